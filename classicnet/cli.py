@@ -1,0 +1,254 @@
+"""The command line: parse, call the launcher, turn errors into exit statuses.
+
+    python -m classicnet HANDLER [--plain | --threading | --forking]
+                                 [--tcp | --udp] [--host HOST] [--port PORT]
+                                 [handler options] [-v | -q]
+    python -m classicnet list
+    python -m classicnet --help | --version
+
+Parsing a server's command line takes two passes, because the flags a
+handler accepts (``--root DIR``, ``--delay MS``) depend on which handler was
+named: the first pass finds HANDLER, the second parses everything with that
+handler's options added.
+
+Exit statuses: 0 after a clean stop (Ctrl-C and SIGTERM included), 2 for a
+usage mistake (unknown handler, bad flag or port, a transport or model that
+cannot be had), 1 for a runtime failure (port in use, permission denied).
+Each error is one line on standard error, never a traceback.
+"""
+
+import argparse
+import errno
+import logging
+import socket
+import sys
+
+from . import __version__, launcher, registry, servers
+from .errors import UsageError
+from .text import printable
+
+__all__ = ["main"]
+
+PROG = "classicnet"
+
+
+def main(argv=None):
+    """Run the command line; return the exit status."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        if argv and argv[0] in TOOLS:
+            return TOOLS[argv[0]](argv[1:])
+        return serve_command(argv)
+    except UsageError as error:
+        return fail(error, 2)
+    except OSError as error:
+        return fail(explain_os_error(error), 1)
+
+
+def fail(message, status):
+    print(f"{PROG}: {message}", file=sys.stderr)
+    return status
+
+
+# --- python -m classicnet HANDLER ... ------------------------------------
+
+def serve_command(argv):
+    """Build the server the command line asks for and serve until a signal."""
+    args, handler_settings = parse_server_args(argv)
+    configure_logging(args.verbose - args.quiet)
+    try:
+        server = launcher.build_server(
+            args.handler, model=args.model, transport=args.transport,
+            host=args.host, port=args.port, **handler_settings)
+    except socket.gaierror as error:
+        raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
+    except OSError as error:
+        error.classicnet_address = (args.host, args.port)
+        raise
+    print(launcher.describe(server), flush=True)
+    launcher.serve_until_signalled(server, args.grace)
+    return 0
+
+
+def parse_server_args(argv):
+    """Return the parsed arguments and the handler's own settings."""
+    first_pass = build_server_parser(add_help=False)
+    known, _ = first_pass.parse_known_args(argv)
+    entry = None
+    if known.handler is not None:
+        try:
+            entry = registry.lookup(known.handler)
+        except UsageError as error:
+            first_pass.error(str(error))
+    parser = build_server_parser(entry)
+    args = parser.parse_args(argv)
+    if args.handler is None:
+        parser.error("name a handler (see 'classicnet list')")
+    settings = {option.dest: getattr(args, option.dest) for option in entry.options}
+    return args, settings
+
+
+def build_server_parser(entry=None, add_help=True):
+    """The parser for serving a handler; *entry* adds that handler's options."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, add_help=add_help,
+        usage="%(prog)s HANDLER [model] [--tcp | --udp] [--host HOST] "
+              "[--port PORT] [handler options] [-v | -q]\n"
+              "       %(prog)s list | client ... | --help | --version",
+        description="Serve a socketserver request handler, for learning "
+                    "and teaching network programming.",
+        epilog=handler_table(),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("handler", metavar="HANDLER", nargs="?",
+                        help="a registered handler name (see 'classicnet list')")
+    parser.add_argument("--version", action="version",
+                        version=f"{PROG} {__version__}")
+
+    models = parser.add_argument_group("concurrency model (default: --plain)")
+    exclusive = models.add_mutually_exclusive_group()
+    for model, description in servers.MODELS.items():
+        exclusive.add_argument(f"--{model}", dest="model", action="store_const",
+                               const=model, help=description)
+    parser.set_defaults(model="plain")
+
+    network = parser.add_argument_group("network")
+    transports = network.add_mutually_exclusive_group()
+    for transport in registry.TRANSPORTS:
+        transports.add_argument(f"--{transport}", dest="transport",
+                                action="store_const", const=transport,
+                                help=f"serve over {transport.upper()}")
+    network.add_argument("--host", default=launcher.DEFAULT_HOST,
+                         help="address to listen on (default: %(default)s, this "
+                              "machine only; 0.0.0.0 for every network)")
+    network.add_argument("--port", type=port_number, default=launcher.DEFAULT_PORT,
+                         help="port to listen on; 0 picks a free one "
+                              "(default: %(default)s)")
+    network.add_argument("--grace", type=seconds, default=launcher.DEFAULT_GRACE,
+                         metavar="S", help="on Ctrl-C, give clients S seconds "
+                         "to finish before cutting them (default: %(default)s)")
+
+    if entry is not None and entry.options:
+        own = parser.add_argument_group(f"options of {entry.name}")
+        for option in entry.options:
+            add_option(own, option)
+
+    logs = parser.add_argument_group("logging (to standard error)")
+    logs.add_argument("-v", "--verbose", action="count", default=0,
+                      help="say more: -v one line per client, -vv everything")
+    logs.add_argument("-q", "--quiet", action="count", default=0,
+                      help="say only errors")
+    return parser
+
+
+def add_option(group, option):
+    """Add a handler's ``Option`` to the parser as a flag."""
+    if option.type is bool:
+        group.add_argument(option.flag, dest=option.dest, action="store_true",
+                           default=bool(option.default), help=option.help)
+        return
+    shown = "" if option.default is None else " (default: %(default)s)"
+    group.add_argument(option.flag, dest=option.dest, type=option.type,
+                       default=option.default, metavar=option.metavar,
+                       help=option.help + shown)
+
+
+def port_number(text):
+    """argparse type: a port from 0 to 65535."""
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, "
+                                         f"not {text!r}")
+    return port
+
+
+def seconds(text):
+    """argparse type: a duration in seconds, zero or more."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected seconds (0 or more), not {text!r}")
+    return value
+
+
+def handler_lines():
+    """One line per handler: its name, its transports, its help."""
+    entries = [registry.HANDLERS[name] for name in sorted(registry.HANDLERS)]
+    width = max(len(entry.name) for entry in entries)
+    return [f"{entry.name:<{width}}  {', '.join(entry.transports):<8}  {entry.help}"
+            for entry in entries]
+
+
+def handler_table():
+    """The handler list as the end of --help."""
+    return "handlers:\n" + "\n".join("  " + line for line in handler_lines())
+
+
+def explain_os_error(error):
+    """One line for an OSError raised while binding: what and what to do."""
+    host, port = getattr(error, "classicnet_address", (None, None))
+    where = f" on {host}:{port}" if host is not None else ""
+    if error.errno == errno.EADDRINUSE:
+        return (f"cannot listen{where}: the address is already in use "
+                "(another server is running there; try another --port, or --port 0)")
+    if error.errno in (errno.EACCES, errno.EPERM):
+        return (f"cannot listen{where}: permission denied "
+                "(ports below 1024 need administrator rights; use 1024 or above)")
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (f"cannot listen{where}: {host} is not an address of this machine")
+    return f"cannot listen{where}: {error.strerror or error}"
+
+
+# --- logging -------------------------------------------------------------
+
+class EscapingFormatter(logging.Formatter):
+    """A log formatter that shows control characters as escapes.
+
+    Client bytes can reach a log line (in an error message, say); a raw
+    ``\\x1b`` would then drive the reader's terminal.
+    """
+
+    def format(self, record):
+        return printable(super().format(record), limit=None, keep_newlines=True)
+
+
+def configure_logging(loudness):
+    """-q: errors only; default: warnings; -v: one line per client; -vv: debug."""
+    level = {-1: logging.ERROR, 0: logging.WARNING, 1: logging.INFO}.get(
+        max(-1, min(loudness, 2)), logging.DEBUG)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(EscapingFormatter(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    root = logging.getLogger("classicnet")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+# --- python -m classicnet list -------------------------------------------
+
+def list_command(argv):
+    """Print one line per handler: name, transports, help."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} list", description="List the registered handlers.")
+    parser.parse_args(argv)
+    print("\n".join(handler_lines()))
+    return 0
+
+
+def help_command(argv):
+    """``classicnet help [HANDLER]``: the same as ``--help``."""
+    return main([*argv[:1], "--help"])
+
+
+# The tool words; each takes the rest of the command line.
+TOOLS = {
+    "list": list_command,
+    "help": help_command,
+}
+
+assert set(TOOLS) <= registry.COMMAND_WORDS

@@ -1,0 +1,23 @@
+"""reply: tell a UDP client what the server saw, in one short line.
+
+UDP has no connection, so every datagram carries its sender's address and
+the server answers with ``sendto(reply, client_address)``.  ``reply`` makes
+that visible: it answers each datagram with ``from HOST:PORT: N bytes``.
+The line is a few dozen bytes at most, whatever the datagram's size.
+"""
+
+import socketserver
+
+from ..registry import register
+from ..text import format_address
+
+
+@register("reply", "udp")
+class ReplyHandler(socketserver.BaseRequestHandler):
+    """Answers each datagram with one line: its sender and its size."""
+
+    def handle(self):
+        data, sock = self.request
+        if data:
+            line = f"from {format_address(self.client_address)}: {len(data)} bytes\n"
+            sock.sendto(line.encode("ascii"), self.client_address)

@@ -1,0 +1,220 @@
+"""The launcher: build a server for a handler, run it, and stop it cleanly.
+
+Three steps, each a function of its own so that tests can call any of them
+without the others (and without mocks)::
+
+    server = build_server("echo", model="threading", port=0)   # bind + listen
+    thread = start(server)                                      # serve_forever
+    stop(server, thread, grace=2.0)                             # graceful stop
+
+``running(server)`` joins the last two into a ``with`` block, and
+``serve_until_signalled(server)`` is what the command line does: serve
+until Ctrl-C or SIGTERM, then stop.
+
+Theory of operation for stopping.  socketserver's ``shutdown()`` only asks
+``serve_forever()`` to return and waits until it has; it must never be
+called from the serving thread itself (it would wait for itself forever).
+So the server always runs in a thread of its own, and the main thread, the
+one that receives signals, does the stopping:
+
+1. ``shutdown()`` (in a helper thread): stop accepting new clients;
+2. ``wait_for_clients()``: let clients being served finish, for up to
+   *grace* seconds;
+3. ``cut_clients()``: end those still connected (an idle client must not
+   keep a server alive);
+4. ``server_close()``: close the listening socket.
+
+The main thread never runs Python signal handlers: SIGINT and SIGTERM are
+blocked and collected with ``signal.sigwait()``.  An exception raised from a
+signal handler could otherwise surface anywhere, even inside
+``Thread.start()``, and be lost.  A second signal during the grace period
+cuts the remaining clients at once.
+"""
+
+import logging
+import os
+import signal
+import socketserver
+import threading
+import time
+from contextlib import contextmanager
+
+from . import handlers  # noqa: F401  (registers the built-in handlers)
+from . import registry, servers
+from .errors import UsageError
+from .text import format_address
+
+__all__ = [
+    "DEFAULT_GRACE", "DEFAULT_HOST", "DEFAULT_PORT", "build_server",
+    "describe", "resolve_handler", "running", "serve_until_signalled",
+    "start", "stop",
+]
+
+log = logging.getLogger("classicnet")
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 9000
+DEFAULT_GRACE = 2.0
+
+# How often serve_forever() looks for a shutdown request.  socketserver's
+# default of 0.5 s would make every stop wait up to half a second.
+POLL_INTERVAL = 0.05
+
+# How long to wait for handlers to return after their connections were cut.
+CUT_TIMEOUT = 2.0
+
+
+def resolve_handler(handler, transport=None):
+    """Return ``(name, handler_class, transport)`` for a registered name or a class."""
+    if isinstance(handler, str):
+        entry = registry.lookup(handler)
+        transport = transport or entry.default_transport
+        return handler, entry.handler_for(transport), transport
+    if not (isinstance(handler, type)
+            and issubclass(handler, socketserver.BaseRequestHandler)):
+        raise UsageError(f"{handler!r} is not a socketserver request handler class")
+    declared = registry.transport_of(handler)
+    transport = transport or declared or "tcp"
+    if declared and transport != declared:
+        raise UsageError(f"{handler.__name__} is a {declared} handler "
+                         f"and cannot serve {transport}")
+    return handler.__name__, handler, transport
+
+
+def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
+                 port=DEFAULT_PORT, **settings):
+    """Create, bind and activate a server for *handler*; do not serve yet.
+
+    *settings* are the handler's options (``delay=5``), stored on the server
+    as attributes; options not given take their defaults.  Raises
+    ``UsageError`` for a wrong name, model, transport or setting, and
+    ``OSError`` when the address cannot be bound.
+    """
+    name, handler_class, transport = resolve_handler(handler, transport)
+    server_class = servers.server_class(model, transport)
+    options = {option.dest: option for option in registry.options_of(handler_class)}
+    unknown = sorted(set(settings) - set(options))
+    if unknown:
+        takes = ", ".join(sorted(options)) or "no settings"
+        raise UsageError(f"{name} has no setting {unknown[0]!r} (it takes {takes})")
+    server = server_class((host, port), handler_class)
+    try:
+        server.handler_name, server.model, server.transport = name, model, transport
+        for dest, option in options.items():
+            setattr(server, dest, settings.get(dest, option.default))
+        prepare = getattr(handler_class, "prepare_server", None)
+        if prepare is not None:
+            prepare(server)
+    except BaseException:
+        server.server_close()
+        raise
+    return server
+
+
+def describe(server):
+    """The readiness line: what is served, how, and on which address."""
+    address = format_address(server.server_address)
+    return (f"classicnet: serving {server.handler_name} "
+            f"({server.model}, {server.transport}) on {address}")
+
+
+def start(server):
+    """Run ``serve_forever()`` in a new thread and return the thread."""
+    thread = threading.Thread(target=server.serve_forever,
+                              kwargs={"poll_interval": POLL_INTERVAL},
+                              name="classicnet-server", daemon=True)
+    thread.start()
+    return thread
+
+
+def stop(server, thread, grace=DEFAULT_GRACE):
+    """Stop *server*: no new clients, *grace* seconds for the others, then cut.
+
+    Returns ``(finished, cut)``: how many clients finished within the grace
+    period and how many were cut off.
+    """
+    deadline = time.monotonic() + grace
+    stopper = threading.Thread(target=server.shutdown, name="classicnet-stop",
+                               daemon=True)
+    stopper.start()
+    waiting = server.wait_for_clients(time.monotonic())
+    remaining = server.wait_for_clients(deadline)
+    cut = server.cut_clients() if remaining else 0
+    stopper.join(CUT_TIMEOUT)
+    thread.join(CUT_TIMEOUT)
+    server.wait_for_clients(time.monotonic() + CUT_TIMEOUT)
+    server.server_close()
+    return waiting - cut, cut
+
+
+@contextmanager
+def running(server, grace=0.0):
+    """Serve *server* in a thread for the length of a ``with`` block."""
+    thread = start(server)
+    try:
+        yield server
+    finally:
+        stop(server, thread, grace)
+
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+def serve_until_signalled(server, grace=DEFAULT_GRACE):
+    """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
+
+    Returns ``(finished, cut)`` as ``stop()`` does.
+    """
+    if not hasattr(signal, "pthread_sigmask"):
+        return _serve_until_interrupted(server, grace)
+    _reset_signals_in_forked_children()
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        thread = start(server)      # inherits the blocked signals
+        signum = signal.sigwait(STOP_SIGNALS)
+        log.info("%s received: stopping (grace %.1f s)",
+                 signal.Signals(signum).name, grace)
+        outcome = []
+        stopper = threading.Thread(
+            target=lambda: outcome.append(stop(server, thread, grace)),
+            name="classicnet-graceful-stop")
+        stopper.start()
+        while stopper.is_alive():
+            if signal.sigtimedwait(STOP_SIGNALS, 0.1):
+                log.info("second signal: cutting every client now")
+                server.cut_clients()
+        stopper.join()
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    finished, cut = outcome[0]
+    log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
+    return finished, cut
+
+
+def _serve_until_interrupted(server, grace):
+    """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
+    thread = start(server)
+    try:
+        while thread.is_alive():
+            thread.join(0.5)
+    except KeyboardInterrupt:
+        pass
+    return stop(server, thread, grace)
+
+
+_fork_hook_registered = False
+
+
+def _reset_signals_in_forked_children():
+    """Register, once per process, what a forked child does with signals."""
+    global _fork_hook_registered
+    if not _fork_hook_registered:
+        os.register_at_fork(after_in_child=_child_signals)
+        _fork_hook_registered = True
+
+
+def _child_signals():
+    """In a forked child: Ctrl-C is the parent's business; SIGTERM ends the child."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

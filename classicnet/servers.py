@@ -1,0 +1,257 @@
+"""The server classes: one per (concurrency model, transport), from socketserver.
+
+socketserver builds its servers by mixing a *model* into a *transport*::
+
+        +-----------+         +------------------+
+        | TCPServer | ------> | ThreadingMixIn + | --> ThreadingTCPServer
+        +-----------+    |    +------------------+
+              |          +--> | ForkingMixIn  +  | --> ForkingTCPServer
+              v               +------------------+
+        +-----------+
+        | UDPServer |  (and the same two mixes for UDP)
+        +-----------+
+
+classicnet keeps exactly that family and adds only what a classroom needs,
+so every class here *is* a socketserver class.  The table a student reads
+is ``SERVER_CLASSES``::
+
+    model       what happens to each new client               cost
+    ---------   -------------------------------------------   ------------------
+    plain       served in the server's own thread; the        nothing, but one
+                others wait in the listen backlog             slow client blocks all
+    threading   a new thread (socketserver.ThreadingMixIn)    a thread per client;
+                                                              the GIL shares one core
+    forking     a new process (socketserver.ForkingMixIn),    a fork per client;
+                at most max_children at once, later ones      uses every core, shares
+                wait                                          no memory
+
+The settings classicnet chooses, and why:
+
+* ``allow_reuse_address``: a server stopped a moment ago leaves connections
+  in TIME_WAIT; SO_REUSEADDR lets a new one bind the same port at once.
+* ``request_queue_size``: socketserver listens with a backlog of 5, so a
+  class of students connecting together is partly refused.  classicnet asks
+  for ``socket.SOMAXCONN`` (the kernel may cap it further).
+* ``address_family``: chosen from the host, as ``http.server`` does, so
+  ``--host ::1`` gives an IPv6 server.
+* ``max_packet_size``: socketserver reads datagrams into 8192 bytes and
+  silently cuts longer ones; classicnet reads up to 65535, the most one UDP
+  datagram can carry.
+* Threads are daemon threads and ``block_on_close`` is off: a client that
+  never hangs up must not keep the server alive.  Instead, each server
+  keeps the set of connections it is serving, so stopping can be graceful:
+  ``wait_for_clients()`` gives them a grace period, then ``cut_clients()``
+  shuts their sockets down (threads, plain) or ends their processes
+  (forking).  The launcher calls both; nothing here runs a loop of its own.
+
+Errors raised by a handler are logged with the client's address; the
+connection is closed and the server goes on serving everyone else.  A client
+that vanishes (a reset, a broken pipe) is an ordinary event, logged at INFO
+without a traceback.
+"""
+
+import logging
+import os
+import signal
+import socket
+import socketserver
+import sys
+import threading
+import time
+
+from .errors import UsageError
+from .text import format_address
+
+__all__ = ["MODELS", "SERVER_CLASSES", "server_class", "address_family"]
+
+log = logging.getLogger("classicnet.server")
+
+# How long the forking model waits between looks at its children while
+# stopping: os.waitpid() cannot wait with a timeout.
+CHILD_POLL_INTERVAL = 0.05
+
+
+def address_family(host):
+    """AF_INET6 for an IPv6 host (``::1``), AF_INET for anything else."""
+    try:
+        infos = socket.getaddrinfo(host, None, type=socket.SOCK_STREAM,
+                                   flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return socket.AF_INET6 if ":" in host else socket.AF_INET
+    return infos[0][0]
+
+
+class ClassroomSettings:
+    """The settings every classicnet server shares; mixed into TCP and UDP.
+
+    Methods for the caller (the launcher): ``wait_for_clients(deadline)``,
+    ``cut_clients()``.
+    Methods that may be extended: ``finish_request()``, ``handle_error()``.
+    """
+
+    allow_reuse_address = True
+    request_queue_size = socket.SOMAXCONN
+
+    def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
+        self.address_family = address_family(server_address[0])
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    def finish_request(self, request, client_address):
+        """Serve one client; with ``-v``, say who serves it."""
+        if log.isEnabledFor(logging.INFO):
+            log.info("%s %s served by %s in process %d", self.arrival,
+                     format_address(client_address),
+                     threading.current_thread().name, os.getpid())
+        super().finish_request(request, client_address)
+
+    def handle_error(self, request, client_address):
+        """Log the handler's exception once, with the client's address."""
+        error = sys.exc_info()[1]
+        who = format_address(client_address)
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            log.info("client %s went away: %s", who, error)
+        else:
+            log.exception("%s failed while serving %s",
+                          self.RequestHandlerClass.__name__, who)
+
+    def wait_for_clients(self, deadline):
+        """Wait until no client is being served, or until time.monotonic()
+        reaches *deadline*; return how many are still being served."""
+        return 0
+
+    def cut_clients(self):
+        """End the service of every client still being served; return how many."""
+        return 0
+
+
+class TCPServer(ClassroomSettings, socketserver.TCPServer):
+    """socketserver's TCPServer with the classroom settings.
+
+    It keeps the set of connections it has accepted and not yet closed:
+    ``get_request()`` adds to it and ``close_request()`` takes away, and both
+    run in every model, so the set is always complete.
+    """
+
+    arrival = "connection from"
+
+    def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
+        self.open_connections = set()
+        self.connections_changed = threading.Condition()
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    def get_request(self):
+        connection, client_address = super().get_request()
+        with self.connections_changed:
+            self.open_connections.add(connection)
+        return connection, client_address
+
+    def close_request(self, request):
+        with self.connections_changed:
+            self.open_connections.discard(request)
+            self.connections_changed.notify_all()
+        super().close_request(request)
+
+    def wait_for_clients(self, deadline):
+        with self.connections_changed:
+            self.connections_changed.wait_for(
+                lambda: not self.open_connections,
+                timeout=max(0.0, deadline - time.monotonic()))
+            return len(self.open_connections)
+
+    def cut_clients(self):
+        """Shut down every open connection; a handler blocked in recv() then
+        reads end-of-stream and returns."""
+        with self.connections_changed:
+            connections = list(self.open_connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # its handler or the client closed it a moment ago
+        return len(connections)
+
+
+class UDPServer(ClassroomSettings, socketserver.UDPServer):
+    """socketserver's UDPServer, reading whole datagrams of any size.
+
+    UDP has no connections to wait for: each datagram is served at once.
+    """
+
+    arrival = "datagram from"
+    max_packet_size = 65535
+
+
+class ThreadingMixIn(socketserver.ThreadingMixIn):
+    """socketserver's ThreadingMixIn with daemon threads.
+
+    With ``block_on_close`` on, socketserver would also keep a list of every
+    thread and walk it on each new connection; the server's own set of open
+    connections does that job here.
+    """
+
+    daemon_threads = True
+    block_on_close = False
+
+
+class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
+class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
+
+
+MODELS = {
+    "plain": "one client at a time; the others wait in the listen backlog",
+    "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
+    "forking": "a new process for each client (socketserver.ForkingMixIn)",
+}
+
+SERVER_CLASSES = {
+    ("plain", "tcp"): TCPServer,
+    ("plain", "udp"): UDPServer,
+    ("threading", "tcp"): ThreadingTCPServer,
+    ("threading", "udp"): ThreadingUDPServer,
+}
+
+
+if hasattr(os, "fork"):
+    class ForkingMixIn(socketserver.ForkingMixIn):
+        """socketserver's ForkingMixIn, whose children can be waited for and ended.
+
+        The mix-in comes first in each class below, as in socketserver,
+        so that its ``process_request`` replaces the plain one.
+        """
+
+        def wait_for_clients(self, deadline):
+            """Reap children until none is left or *deadline* passes."""
+            while True:
+                self.collect_children()
+                if not self.active_children or time.monotonic() >= deadline:
+                    return len(self.active_children or ())
+                time.sleep(CHILD_POLL_INTERVAL)
+
+        def cut_clients(self):
+            """End every child still serving a client; return how many."""
+            children = list(self.active_children or ())
+            for pid in children:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass  # it has just finished on its own
+            return len(children)
+
+    class ForkingTCPServer(ForkingMixIn, TCPServer): pass
+    class ForkingUDPServer(ForkingMixIn, UDPServer): pass
+
+    SERVER_CLASSES[("forking", "tcp")] = ForkingTCPServer
+    SERVER_CLASSES[("forking", "udp")] = ForkingUDPServer
+
+
+def server_class(model, transport):
+    """The server class for *model* and *transport*, or a UsageError saying why not."""
+    if model not in MODELS:
+        raise UsageError(f"unknown model {model!r}; choose from: {', '.join(MODELS)}")
+    try:
+        return SERVER_CLASSES[model, transport]
+    except KeyError:
+        if model == "forking" and not hasattr(os, "fork"):
+            raise UsageError(f"--forking needs os.fork(), which {sys.platform} "
+                             "does not have; use --threading") from None
+        raise UsageError(f"the {model} model has no {transport} server") from None

@@ -66,6 +66,8 @@ def serve_command(argv):
         error.classicnet_address = (args.host, args.port)
         raise
     print(launcher.describe(server), flush=True)
+    for dest in handler_settings:
+        print(f"  {dest.replace('_', '-')}: {getattr(server, dest)}", flush=True)
     launcher.serve_until_signalled(server, args.grace)
     return 0
 

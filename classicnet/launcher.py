@@ -179,14 +179,16 @@ def serve_until_signalled(server, grace=DEFAULT_GRACE):
             target=lambda: outcome.append(stop(server, thread, grace)),
             name="classicnet-graceful-stop")
         stopper.start()
+        cut_early = 0
         while stopper.is_alive():
             if signal.sigtimedwait(STOP_SIGNALS, 0.1):
                 log.info("second signal: cutting every client now")
-                server.cut_clients()
+                cut_early += server.cut_clients()
         stopper.join()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     finished, cut = outcome[0]
+    finished, cut = finished - cut_early, cut + cut_early
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
     return finished, cut
 

@@ -220,12 +220,26 @@ if hasattr(os, "fork"):
         """
 
         def wait_for_clients(self, deadline):
-            """Reap children until none is left or *deadline* passes."""
+            """Reap children until none is left or *deadline* passes.
+
+            socketserver's own collect_children() may block forever when
+            max_children are busy, so this reaps without ever blocking.
+            """
             while True:
-                self.collect_children()
+                self.reap_finished_children()
                 if not self.active_children or time.monotonic() >= deadline:
                     return len(self.active_children or ())
                 time.sleep(CHILD_POLL_INTERVAL)
+
+        def reap_finished_children(self):
+            """Collect every child that has exited; never wait for one."""
+            for pid in list(self.active_children or ()):
+                try:
+                    finished, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    finished = pid          # reaped by the serving thread
+                if finished:
+                    self.active_children.discard(pid)
 
         def cut_clients(self):
             """End every child still serving a client; return how many."""

@@ -9,13 +9,22 @@
                 assert client.recv(3) == b"cba"
 
 The server listens on 127.0.0.1 with a port the operating system picks,
-serves in a background thread, and is always stopped when the block ends,
-even if the test fails: clients still connected are cut off at once.
+serves in the background, and is always stopped when the block ends, even
+if the test fails: clients still connected are cut off at once.
+
+The forking model needs one more step.  A forked child inherits every file
+descriptor of its parent, and inside a test the parent is the test itself,
+client sockets included: the child serving a client would hold a copy of
+that client's own socket, and would never see it close.  So under
+``model="forking"`` the server runs in a process of its own, forked before
+the test opens any connection, exactly as it would from the command line.
 """
 
+import os
+import signal
 from contextlib import contextmanager
 
-from .launcher import build_server, running
+from .launcher import build_server, running, serve_until_signalled
 
 __all__ = ["running_server"]
 
@@ -31,5 +40,28 @@ def running_server(handler, model="threading", transport=None,
     """
     server = build_server(handler, model=model, transport=transport,
                           host=host, port=port, **settings)
-    with running(server):
-        yield server.server_address[:2]
+    address = server.server_address[:2]
+    if model == "forking":
+        with _serving_in_own_process(server):
+            yield address
+    else:
+        with running(server):
+            yield address
+
+
+@contextmanager
+def _serving_in_own_process(server):
+    pid = os.fork()
+    if pid == 0:
+        status = 1
+        try:
+            serve_until_signalled(server, grace=0)
+            status = 0
+        finally:
+            os._exit(status)
+    server.socket.close()          # the child process listens now
+    try:
+        yield
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)

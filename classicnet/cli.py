@@ -20,6 +20,7 @@ Each error is one line on standard error, never a traceback.
 import argparse
 import errno
 import logging
+import os
 import socket
 import sys
 
@@ -41,6 +42,10 @@ def main(argv=None):
         return serve_command(argv)
     except UsageError as error:
         return fail(error, 2)
+    except BrokenPipeError:
+        # The reader went away (``classicnet list | head -1``): say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:
         return fail(explain_os_error(error), 1)
 
@@ -192,8 +197,10 @@ def handler_table():
 
 def explain_os_error(error):
     """One line for an OSError raised while binding: what and what to do."""
-    host, port = getattr(error, "classicnet_address", (None, None))
-    where = f" on {host}:{port}" if host is not None else ""
+    if not hasattr(error, "classicnet_address"):
+        return error.strerror or str(error)
+    host, port = error.classicnet_address
+    where = f" on {host}:{port}"
     if error.errno == errno.EADDRINUSE:
         return (f"cannot listen{where}: the address is already in use "
                 "(another server is running there; try another --port, or --port 0)")

@@ -156,30 +156,23 @@ def open_descriptors(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
-def zombie_children(pid):
-    """The children of *pid* that have exited but were never reaped."""
-    zombies = []
+def processes():
+    """``(pid, state, parent pid)`` of every process, read from /proc."""
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as stat:
                     fields = stat.read().rsplit(")", 1)[1].split()
             except OSError:
-                continue
-            if fields[0] == "Z" and int(fields[1]) == pid:
-                zombies.append(int(entry))
-    return zombies
+                continue                    # it ended while we looked
+            yield int(entry), fields[0], int(fields[1])
+
+
+def zombie_children(pid):
+    """The children of *pid* that have exited but were never reaped."""
+    return [child for child, state, parent in processes()
+            if parent == pid and state == "Z"]
 
 
 def child_processes(pid):
-    children = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as stat:
-                    fields = stat.read().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                children.append(int(entry))
-    return children
+    return [child for child, _, parent in processes() if parent == pid]

@@ -51,7 +51,7 @@ def test_a_second_signal_cuts_clients_at_once(cli):
 
 
 def test_the_same_port_can_be_used_again_at_once(cli):
-    first = cli("echo", "--threading", "--port", "0")
+    first = cli("echo", "--threading", "--port", "0", "--grace", "0.1")
     port = str(first.address[1])
     client = connect(first.address)
     client.sendall(b"x")

@@ -188,3 +188,46 @@ def test_socat_talks_to_hello(cli):
     result = subprocess.run(["socat", "-t2", "-", f"TCP:127.0.0.1:{server.address[1]}"],
                             input=b"Ann\nexit\n", capture_output=True, timeout=TIMEOUT)
     assert result.stdout == b"Welcome!\nHello, Ann!\n"
+
+
+def test_threading_serves_five_hundred_clients_at_once(cli):
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 700 <= hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (700, hard))
+    elif soft < 700:
+        pytest.skip(f"only {soft} file descriptors allowed")
+    server = cli("echo", "--threading", "--port", "0")
+    clients = []
+    try:
+        for _ in range(500):
+            clients.append(connect(server.address))
+        for number, client in enumerate(clients):
+            client.sendall(b"%d," % number)
+        for number, client in enumerate(clients):     # all 500 still open
+            assert client.recv(10) == b"%d," % number
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_forking_queues_clients_beyond_its_child_limit(cli):
+    if "forking" not in MODELS:
+        pytest.skip("needs os.fork")
+    import select
+    server = cli("echo", "--forking", "--port", "0")
+    limit = 40                                   # socketserver's max_children
+    served = [connect(server.address) for _ in range(limit)]
+    try:
+        for client in served:
+            client.sendall(b"s")
+            assert client.recv(1) == b"s"
+        with connect(server.address) as waiting:
+            waiting.sendall(b"w")
+            assert not select.select([waiting], [], [], 0.3)[0]   # queued, not lost
+            served.pop().close()                                  # one child ends
+            assert select.select([waiting], [], [], TIMEOUT)[0]
+            assert waiting.recv(1) == b"w"
+    finally:
+        for client in served:
+            client.close()

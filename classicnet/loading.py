@@ -129,10 +129,10 @@ def handler_classes_in(module):
 
 def student_traceback(error):
     """Python's traceback for *error*, less the frames of importlib and classicnet."""
-    here = os.path.dirname(os.path.abspath(__file__))
+    ours = ("<frozen ", os.path.dirname(os.path.abspath(__file__)),
+            os.path.dirname(importlib.__file__))
     frames = traceback.extract_tb(error.__traceback__)
-    theirs = [frame for frame in frames
-              if not frame.filename.startswith(("<frozen ", here))]
+    theirs = [frame for frame in frames if not frame.filename.startswith(ours)]
     lines = traceback.format_exception_only(type(error), error)
     if theirs:
         lines = (["Traceback (most recent call last):\n"]
@@ -141,7 +141,8 @@ def student_traceback(error):
 
 
 def _looks_like_a_file(where):
-    return where.endswith(".py") or "/" in where or os.sep in where
+    return (where.endswith(".py") or "/" in where or os.sep in where
+            or os.path.isfile(where))
 
 
 def _import_module(name):

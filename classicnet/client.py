@@ -157,33 +157,20 @@ def talk_tcp(sock, keyboard, screen):
     """The terminal session over TCP; returns when the user or the server leaves."""
     peer = format_address(sock.getpeername())
     screen.say(f"connected to {peer} (tcp); leave with ## or Ctrl-D")
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ)
-    selector.register(keyboard, selectors.EVENT_READ)
-    lines = Lines()
+
+    def send(line):
+        sock.sendall(line + b"\n")
+
+    def receive():
+        data = sock.recv(RECV_SIZE)
+        if not data:
+            screen.say(f"connection closed by {peer}")
+            return False
+        screen.show(data)
+        return True
+
     try:
-        if selector.select(BANNER_WAIT) == []:
-            screen.prompt()
-        while True:
-            for key, _ in selector.select():
-                if key.fileobj is sock:
-                    data = sock.recv(RECV_SIZE)
-                    if not data:
-                        screen.say(f"connection closed by {peer}")
-                        return 0
-                    screen.show(data)
-                    continue
-                chunk = keyboard.recv(RECV_SIZE)
-                for line in lines.feed(chunk) + ([] if chunk else lines.rest()):
-                    if line == LEAVE_WORD:
-                        return leave(screen)
-                    if line:        # never an empty message
-                        sock.sendall(line + b"\n")
-                    screen.prompt()
-                if not chunk:       # Ctrl-D
-                    return leave(screen)
-    except KeyboardInterrupt:       # Ctrl-C
-        return leave(screen)
+        return talk(sock, keyboard, screen, send, receive, BANNER_WAIT)
     except ConnectionError as error:
         screen.say(f"connection to {peer} lost: {error.strerror or error}")
         return 1
@@ -193,28 +180,49 @@ def talk_udp(sock, address, keyboard, screen):
     """The terminal session over UDP: each line a datagram, each answer with its sender."""
     screen.say(f"sending datagrams to {format_address(address)} (udp); "
                "leave with ## or Ctrl-D")
+
+    def send(line):
+        sock.sendto(line + b"\n", address)
+
+    def receive():
+        data, sender = sock.recvfrom(65535)
+        screen.show(data, sender)
+        return True
+
+    return talk(sock, keyboard, screen, send, receive, 0)
+
+
+def talk(sock, keyboard, screen, send, receive, banner_wait):
+    """The terminal loop, the same for both transports.
+
+    Each line typed goes out with ``send(line)``, except empty lines and
+    the leave word; ``receive()`` shows what came from the server and
+    returns False when the server has closed.  The first prompt waits up
+    to *banner_wait* seconds for a server that speaks first.
+    """
     selector = selectors.DefaultSelector()
     selector.register(sock, selectors.EVENT_READ)
     selector.register(keyboard, selectors.EVENT_READ)
     lines = Lines()
-    screen.prompt()
     try:
+        if not selector.select(banner_wait):
+            screen.prompt()
         while True:
             for key, _ in selector.select():
                 if key.fileobj is sock:
-                    data, sender = sock.recvfrom(65535)
-                    screen.show(data, sender)
+                    if not receive():
+                        return 0
                     continue
                 chunk = keyboard.recv(RECV_SIZE)
                 for line in lines.feed(chunk) + ([] if chunk else lines.rest()):
                     if line == LEAVE_WORD:
                         return leave(screen)
-                    if line:
-                        sock.sendto(line + b"\n", address)
+                    if line:        # never an empty message
+                        send(line)
                     screen.prompt()
-                if not chunk:
+                if not chunk:       # Ctrl-D
                     return leave(screen)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:       # Ctrl-C
         return leave(screen)
 
 
@@ -258,7 +266,7 @@ def relay_tcp(sock, keyboard, out, wait):
             except BlockingIOError:
                 pass
             except ConnectionError:
-                return 0                    # the server has gone away
+                return 1                    # the server has gone away
         if not input_open and not pending and deadline is None:
             sock.shutdown(socket.SHUT_WR)   # "that was all": a half-close
             deadline = time.monotonic() + wait

@@ -2,11 +2,13 @@
 
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 
 import pytest
 
+from classicnet.cli import main
 from classicnet.client import Lines
 from classicnet.testing import running_server
 from conftest import TIMEOUT, classicnet_env, run_classicnet
@@ -111,11 +113,31 @@ def test_client_says_in_one_line_when_no_server_listens():
     (["echo", "--port", "70000"], "port must be a number"),
     (["echo", "--host", "no-such-host.invalid"], "cannot resolve host"),
 ])
-def test_client_usage_mistakes_are_one_line_and_status_2(args, message):
-    result = run_classicnet("client", *args)
-    assert result.returncode == 2
-    assert message in result.stderr.decode()
-    assert "Traceback" not in result.stderr.decode()
+def test_client_usage_mistakes_are_one_line_and_status_2(args, message, capsys):
+    try:
+        status = main(["client", *args])
+    except SystemExit as exit:          # argparse's own errors
+        status = exit.code
+    error = capsys.readouterr().err
+    assert status == 2
+    assert message in error
+    assert error.strip().splitlines()[-1].startswith("classicnet")
+
+
+def test_client_exits_1_when_the_server_resets_the_connection():
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        port = listener.getsockname()[1]
+        client = subprocess.Popen(
+            [sys.executable, "-m", "classicnet", "client", "--tcp", "--port", str(port)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=classicnet_env())
+        connection, _ = listener.accept()
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.close()
+        try:
+            assert client.wait(TIMEOUT) == 1
+        finally:
+            client.stdin.close()
+            client.stdout.close()
 
 
 @pytest.mark.skipif(shutil.which("nc") is None, reason="nc is not installed")

@@ -2,7 +2,9 @@
 
 import os
 import select
+import socket
 import socketserver
+import struct
 import subprocess
 import sys
 
@@ -151,3 +153,31 @@ def test_terminal_shows_bytes_that_are_not_utf8_safely(terminal):
         assert term.exit_status() == 0
     assert b"bad \\xff\\x1b[2J end" in screen
     assert b"\x1b[2J" not in screen
+
+
+class ResettingHandler(socketserver.BaseRequestHandler):
+    """Reads one message, then resets the connection (a crash, as the client sees it)."""
+
+    def handle(self):
+        self.request.recv(1024)
+        self.request.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                struct.pack("ii", 1, 0))
+        self.request.close()
+
+
+def test_terminal_says_when_the_connection_is_lost(terminal):
+    with running_server(ResettingHandler) as (host, port):
+        term = terminal("--tcp", "--port", str(port))
+        term.expect(b"> ")
+        term.type(b"crash please\n")
+        term.expect(b"lost: Connection reset")
+        assert term.exit_status() == 1
+
+
+def test_terminal_udp_leaves_on_the_leave_word(terminal):
+    with running_server("echo", transport="udp") as (host, port):
+        term = terminal("echo", "--udp", "--port", str(port))
+        term.expect(b"> ")
+        term.type(b"##\n")
+        term.expect(b"bye")
+        assert term.exit_status() == 0

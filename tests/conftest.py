@@ -1,8 +1,12 @@
 """Shared test helpers: every server in the suite listens on 127.0.0.1, port 0."""
 
 import os
+import re
+import select
 import subprocess
 import sys
+import tempfile
+from contextlib import contextmanager
 
 import pytest
 
@@ -15,11 +19,6 @@ MODELS = ["plain", "threading"] + (["forking"] if hasattr(os, "fork") else [])
 
 
 # --- the command line in a subprocess (added for the homework kit) ----------
-
-import re
-import select
-import tempfile
-from contextlib import contextmanager
 
 READY = re.compile(r" on \[?([^\]\s]+)\]?:(\d+)$")
 

@@ -86,14 +86,25 @@ def test_client_stops_when_the_server_closes_before_the_input_ends():
     process.stdout.close()
 
 
-def test_client_udp_waits_at_most_its_wait_for_missing_answers():
-    """reply answers nothing to... nothing: an empty line is never sent."""
+def test_client_udp_never_sends_an_empty_line():
     with running_server("reply") as (host, port):
         result = run_classicnet("client", "--udp", "--port", str(port),
-                                "--wait", "0.2", input=b"\n\nlast line without newline")
+                                input=b"\n\nlast line without newline")
     assert result.returncode == 0
-    assert result.stdout.endswith(b": 26 bytes\n")
+    assert result.stdout.endswith(b": 26 bytes\n")       # the line and a newline
     assert result.stdout.count(b"\n") == 1
+
+
+def test_client_udp_waits_at_most_its_wait_for_missing_answers():
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        result = run_classicnet("client", "--udp", "--port", str(port),
+                                "--wait", "0.2", input=b"anyone?\n")
+        silent.settimeout(TIMEOUT)
+        assert silent.recv(100) == b"anyone?\n"
+    assert result.returncode == 0
+    assert result.stdout == b""
 
 
 def test_client_says_in_one_line_when_no_server_listens():

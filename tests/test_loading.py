@@ -7,6 +7,7 @@ import textwrap
 import pytest
 
 from classicnet import loading
+from classicnet.cli import main
 from classicnet.errors import UsageError
 from classicnet.testing import connect
 from conftest import ROOT, run_classicnet, serving
@@ -168,3 +169,15 @@ def test_the_classes_a_module_defines_are_offered(tmp_path):
     module = loading.load_file(str(path))
     assert loading.handler_classes_in(module) == ["A", "B"]
     assert socketserver.StreamRequestHandler is module.StreamRequestHandler
+
+
+def test_an_unknown_name_is_still_argparses_error(capsys):
+    with pytest.raises(SystemExit) as exit:
+        main(["reverze", "--port", "0"])
+    assert exit.value.code == 2
+    assert "unknown handler 'reverze'" in capsys.readouterr().err
+
+
+def test_load_of_a_missing_file_is_one_line(capsys):
+    assert main(["--load", "no_such_file.py", "echo", "--port", "0"]) == 2
+    assert capsys.readouterr().err == "classicnet: no such file: 'no_such_file.py'\n"

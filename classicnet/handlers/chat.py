@@ -118,7 +118,8 @@ class Member:
                 return
             try:
                 self.connection.sendall(line)
-            except OSError:
+            except OSError as error:
+                log.debug("cannot send to %s: %s", self.name, error)
                 self.hang_up()      # wakes the reader too, which then leaves
                 return
 
@@ -166,14 +167,14 @@ class Room:
         log.info("%s joined the chat", name)
         return member
 
-    def leave(self, member, reason="left"):
+    def leave(self, member):
         """Take *member* out of the room, if it is still in, and tell the others."""
         with self.lock:
             if self.members.get(member.name) is not member:
                 return
             del self.members[member.name]
-        self.broadcast(f"* {member.name} {reason}\n")
-        log.info("%s %s", member.name, reason)
+        self.broadcast(f"* {member.name} left\n")
+        log.info("%s left the chat", member.name)
 
     def rename(self, member, name):
         """Give *member* a new name; return why not, or None when done."""
@@ -196,13 +197,21 @@ class Room:
             return sorted(self.members)
 
     def broadcast(self, line, sender=None):
-        """Queue *line* for every member but *sender*; disconnect those too far behind."""
+        """Queue *line* for every member but *sender*; disconnect those too far behind.
+
+        A member is taken out of the room in the same moment its outbox is
+        found full, so that it is announced once, with the reason.
+        """
         with self.lock:
             too_slow = [member for member in self.members.values()
                         if member is not sender and not member.deliver(line)]
+            for member in too_slow:
+                del self.members[member.name]
         for member in too_slow:
             member.hang_up()
-            self.leave(member, f"was disconnected: fell {self.max_behind} lines behind")
+            reason = f"was disconnected: fell {self.max_behind} lines behind"
+            log.info("%s %s", member.name, reason)
+            self.broadcast(f"* {member.name} {reason}\n")
 
 
 @register("chat", "tcp")

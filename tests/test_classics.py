@@ -4,8 +4,11 @@ chargen (864) and time (868), on TCP and UDP, in every model."""
 import logging
 import re
 import select
+import signal
 import socket
 import struct
+import subprocess
+import sys
 import time
 
 import pytest
@@ -14,7 +17,7 @@ from classicnet.handlers import chargen, daytime, reflection, timeserver
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import MODELS, TIMEOUT
+from conftest import MODELS, ROOT, TIMEOUT
 
 # RFC 864's pattern, rebuilt here from the RFC's words rather than taken
 # from the handler: the 95 printable characters, 72 to a line, each line
@@ -297,3 +300,29 @@ def test_should_answer():
         assert not reflection.should_answer(b"x", ("127.0.0.1", port))
     assert "empty" in reflection.refusal_reason(b"", ("127.0.0.1", 5))
     assert "loop" in reflection.refusal_reason(b"x", ("::1", 19, 0, 0))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_chargen_command_line_logs_no_error_when_clients_leave(model):
+    """The whole program, with -v: clients that reset or close mid-stream
+    leave no traceback and no error in the log, and Ctrl-C still stops it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "classicnet", "chargen", f"--{model}", "--port", "0",
+         "-v"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = server.stdout.readline()
+        host, port = re.search(r" on (\S+):(\d+)$", ready).groups()
+        for ending in (abort, socket.socket.close, abort):
+            client = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+            recv_exactly(client, 20_000)
+            ending(client)
+        server.send_signal(signal.SIGINT)
+        _, log = server.communicate(timeout=TIMEOUT)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0
+    assert log.count("connection from") == 3
+    for noise in ("Traceback", "ERROR", "WARNING", "went away"):
+        assert noise not in log

@@ -157,13 +157,17 @@ def test_a_client_that_stops_reading_stalls_nobody_and_is_cut_off(room):
     slow = room("slow", receive_buffer=4096)        # never reads again
     filler = "x" * 350
     cut_off = "* slow was disconnected: fell 8 lines behind"
-    for number in range(20_000):                    # about 7 MB at most
-        ada.send(f"{number} {filler}\n")
-        line = bob.read_line()                      # bob hears every line at once
-        if line == cut_off:                         # announced after line number-1
-            assert bob.read_line() == f"ada: {number} {filler}"
+    batch = 4                                       # fewer than --max-behind
+    for first in range(0, 20_000, batch):           # about 7 MB at most
+        lines = [f"{number} {filler}\n" for number in range(first, first + batch)]
+        ada.send("".join(lines))
+        heard = bob.wait_for("ada: " + lines[-1].rstrip("\n"))   # at once, every time
+        expected = ["ada: " + line.rstrip("\n") for line in lines[:-1]]
+        if cut_off in heard:
+            heard.remove(cut_off)
+            assert heard == expected
             break
-        assert line == f"ada: {number} {filler}"
+        assert heard == expected
     else:
         pytest.fail("the client that stopped reading was never cut off")
     assert ada.wait_for(cut_off) == []
@@ -223,3 +227,14 @@ def test_a_leaving_member_with_a_full_outbox_is_cut_off():
         client_side.settimeout(TIMEOUT)
         while client_side.recv(1 << 20):              # what was sent, then the end
             pass
+
+
+def test_a_leaving_member_that_does_not_read_its_last_lines_is_cut_off():
+    server_side, client_side = socket.socketpair()
+    with server_side, client_side:
+        member = Member(server_side, "stuck", max_behind=4)
+        member.deliver("x" * 20_000_000)             # more than the buffers hold
+        writer = threading.Thread(target=member.send_queued, daemon=True)
+        writer.start()
+        member.close(writer)                          # waits WRITER_LINGER, then cuts
+        assert not writer.is_alive()

@@ -8,5 +8,7 @@ never answer an empty one.
 """
 
 from . import echo, hello, reply, upper
+from . import chargen, chat, daytime, discard, timeserver
 
-__all__ = ["echo", "hello", "reply", "upper"]
+__all__ = ["echo", "hello", "reply", "upper",
+           "chargen", "chat", "daytime", "discard", "timeserver"]

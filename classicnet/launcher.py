@@ -134,10 +134,10 @@ def stop(server, thread, grace=DEFAULT_GRACE):
     period and how many were cut off.
     """
     deadline = time.monotonic() + grace
+    waiting = server.wait_for_clients(time.monotonic())
     stopper = threading.Thread(target=server.shutdown, name="classicnet-stop",
                                daemon=True)
     stopper.start()
-    waiting = server.wait_for_clients(time.monotonic())
     remaining = server.wait_for_clients(deadline)
     cut = server.cut_clients() if remaining else 0
     stopper.join(CUT_TIMEOUT)

@@ -15,7 +15,8 @@ import os
 import sys
 
 from .errors import UsageError
-from .registry import COMMAND_WORDS
+from . import handlers  # noqa: F401  (registers the built-in names)
+from .registry import COMMAND_WORDS, HANDLERS
 
 __all__ = ["class_name", "write_starter"]
 
@@ -102,6 +103,9 @@ def check_name(name):
     if name in getattr(sys, "stdlib_module_names", ()) or name == "classicnet":
         raise UsageError(f"{name!r} would hide Python's own module {name!r}; "
                          f"pick another name, such as '{name}_server'")
+    if name in HANDLERS:
+        raise UsageError(f"{name!r} is already a classicnet handler; a second one "
+                         f"would clash with it: pick another name, such as 'my_{name}'")
 
 
 def write_starter(name, transport="tcp", folder="."):

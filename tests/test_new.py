@@ -57,6 +57,7 @@ def test_new_udp_writes_a_datagram_handler_whose_test_passes(tmp_path):
     ("time", "'time' would hide Python's own module 'time'; pick another name, "
              "such as 'time_server'"),
     ("client", "'client' is a classicnet command word"),
+    ("chargen", "'chargen' is already a classicnet handler"),
     ("my-handler", "'my-handler' cannot name a module"),
     ("class", "'class' cannot name a module"),
 ])
@@ -91,12 +92,12 @@ REVERSE_STEPS = [
     "printf 'hello\\n' | python -m classicnet client --tcp",
 ]
 TIME_STEPS = [
-    "python -m classicnet new daytime --udp",
-    "python -m pytest test_daytime.py",
-    "python -m classicnet daytime.py:TimeHandler --utc",
+    "python -m classicnet new clock --udp",
+    "python -m pytest test_clock.py",
+    "python -m classicnet clock.py:TimeHandler --utc",
     "python -m classicnet client --udp",
     "printf 'what time is it?\\n' | python -m classicnet client --udp",
-    "python -m pytest -p classicnet.pytest_plugin test_daytime.py",
+    "python -m pytest -p classicnet.pytest_plugin test_clock.py",
     "python -m classicnet reverse.py:ReverseHandler --threading --trace",
 ]
 
@@ -140,16 +141,16 @@ def test_the_tutorial_word_for_word(tmp_path):
 
     # 6. the time handler over UDP
     assert run_classicnet(*shell(TIME_STEPS[0]), cwd=folder).returncode == 0
-    assert "1 passed" in pytest_in(folder, "test_daytime.py").stdout
-    replace_with_example(folder, "daytime.py")
+    assert "1 passed" in pytest_in(folder, "test_clock.py").stdout
+    replace_with_example(folder, "clock.py")
     with serving(*shell(TIME_STEPS[2]), cwd=folder) as (server, (host, port)):
         assert server.stdout.readline() == "  utc: True\n"
         piped = run_classicnet("client", "--udp", "--port", str(port),
                                input=b"what time is it?\n")
     assert piped.stdout.endswith(b"+00:00\n")
-    replace_with_example(folder, "test_daytime.py")
+    replace_with_example(folder, "test_clock.py")
     assert "1 passed" in pytest_in(folder, "-p", "classicnet.pytest_plugin",
-                                   "test_daytime.py").stdout
+                                   "test_clock.py").stdout
 
     # 7. --trace
     with serving(*shell(TIME_STEPS[-1]), cwd=folder) as (server, address):

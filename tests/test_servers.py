@@ -191,6 +191,8 @@ def test_a_client_in_progress_finishes_within_the_grace_period():
     outcome = []
     stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, TIMEOUT)))
     stopper.start()
+    thread.join(TIMEOUT)                     # serve_forever() has returned: stopping
+    assert not thread.is_alive()
     assert ask(client, b"still here") == b"still here"     # served during the grace
     client.close()
     stopper.join(TIMEOUT)

@@ -1,4 +1,4 @@
-"""time: answer each datagram with the server's clock, on UDP (the homework tutorial)."""
+"""clock: answer each datagram with the server's clock, on UDP (the homework tutorial)."""
 
 import datetime
 import socketserver
@@ -6,7 +6,7 @@ import socketserver
 from classicnet import Option, register
 
 
-@register("time", "udp")
+@register("clock", "udp")
 class TimeHandler(socketserver.BaseRequestHandler):
     """Answers each datagram with the time, e.g. 2024-05-01T08:30:00+08:00."""
 

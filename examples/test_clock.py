@@ -1,6 +1,6 @@
 import datetime
 
-from daytime import TimeHandler
+from clock import TimeHandler
 
 
 def test_time_answers_with_the_utc_clock(classicnet_server, classicnet_client):

@@ -163,34 +163,54 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 def serve_until_signalled(server, grace=DEFAULT_GRACE):
     """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
 
-    Returns ``(finished, cut)`` as ``stop()`` does.
+    Call it from the main thread.  Returns ``(finished, cut)`` as ``stop()`` does.
     """
     if not hasattr(signal, "pthread_sigmask"):
         return _serve_until_interrupted(server, grace)
     _reset_signals_in_forked_children()
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        thread = start(server)      # inherits the blocked signals
+    with _signals_held(STOP_SIGNALS):
+        thread = start(server)      # inherits the held signals
         signum = signal.sigwait(STOP_SIGNALS)
         log.info("%s received: stopping (grace %.1f s)",
                  signal.Signals(signum).name, grace)
-        outcome = []
-        stopper = threading.Thread(
-            target=lambda: outcome.append(stop(server, thread, grace)),
-            name="classicnet-graceful-stop")
-        stopper.start()
-        cut_early = 0
-        while stopper.is_alive():
-            if signal.sigtimedwait(STOP_SIGNALS, 0.1):
-                log.info("second signal: cutting every client now")
-                cut_early += server.cut_clients()
-        stopper.join()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    finished, cut = outcome[0]
-    finished, cut = finished - cut_early, cut + cut_early
+        finished, cut = _stop_unless_hurried(server, thread, grace)
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
     return finished, cut
+
+
+@contextmanager
+def _signals_held(signals):
+    """Hold *signals* back, to be collected with sigwait() rather than handled.
+
+    A shell that starts a program in the background sets SIGINT to "ignore",
+    and an ignored signal is thrown away even while it is blocked, so the
+    default disposition is put back for as long as the signals are held.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    previous = {signum: signal.signal(signum, signal.SIG_DFL) for signum in signals}
+    try:
+        yield
+    finally:
+        while signal.sigtimedwait(signals, 0):
+            pass                    # one more Ctrl-C after the stop: nothing to do
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
+def _stop_unless_hurried(server, thread, grace):
+    """Run stop() in a helper thread; a second signal meanwhile cuts every client."""
+    outcome = []
+    stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, grace)),
+                               name="classicnet-graceful-stop")
+    stopper.start()
+    cut_early = 0
+    while stopper.is_alive():
+        if signal.sigtimedwait(STOP_SIGNALS, 0.1):
+            log.info("second signal: cutting every client now")
+            cut_early += server.cut_clients()
+    finished, cut = outcome[0]
+    return finished - cut_early, cut + cut_early
 
 
 def _serve_until_interrupted(server, grace):

@@ -231,3 +231,26 @@ def test_forking_queues_clients_beyond_its_child_limit(cli):
     finally:
         for client in served:
             client.close()
+
+
+def test_ctrl_c_works_even_when_started_with_sigint_ignored():
+    # A non-interactive shell starts background jobs with SIGINT ignored
+    # (`python -m classicnet echo & kill -INT $!`).
+    from conftest import READY, ROOT
+    import os
+    import sys
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classicnet", "echo", "--port", "0"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": ROOT},
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
+    try:
+        assert READY.search(process.stdout.readline().decode().rstrip())
+        process.send_signal(signal.SIGINT)
+        assert process.wait(TIMEOUT) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(TIMEOUT)
+        process.stdout.close()
+        process.stderr.close()

@@ -236,15 +236,18 @@ def test_forking_queues_clients_beyond_its_child_limit(cli):
 def test_ctrl_c_works_even_when_started_with_sigint_ignored():
     # A non-interactive shell starts background jobs with SIGINT ignored
     # (`python -m classicnet echo & kill -INT $!`).
-    from conftest import READY, ROOT
     import os
+    import select
     import sys
+
+    from conftest import READY, ROOT
     process = subprocess.Popen(
         [sys.executable, "-m", "classicnet", "echo", "--port", "0"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
         env={**os.environ, "PYTHONPATH": ROOT},
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
     try:
+        assert select.select([process.stdout], [], [], TIMEOUT)[0]
         assert READY.search(process.stdout.readline().decode().rstrip())
         process.send_signal(signal.SIGINT)
         assert process.wait(TIMEOUT) == 0

@@ -7,6 +7,6 @@ wait for a newline; datagram (UDP) handlers answer each datagram whole and
 never answer an empty one.
 """
 
-from . import echo, hello, reply, upper
+from . import echo, files, hello, reply, upper
 
-__all__ = ["echo", "hello", "reply", "upper"]
+__all__ = ["echo", "files", "hello", "reply", "upper"]

@@ -1,0 +1,176 @@
+#!/usr/bin/env python3
+"""Benchmark the files server: get and put of one large file over loopback.
+
+Each transfer is timed against a baseline measured in the same run: a bare
+``socket.sendfile`` from another process into a ``recv_into`` reader, the
+fastest way Python can move a file through a socket.  The runs alternate
+(baseline, get, put, ...) so that load from other programs falls on all of
+them alike, and the medians are compared.
+
+    get      the files server (a separate process) sends with sendfile;
+             this process reads through recv_into, as the baseline does
+    put      this process sends with sendfile; the server reads through
+             recv_into, hashes and writes to disk
+    client-get / client-put
+             the same through classicnet.fileclient, which also writes
+             and hashes (get) or hashes first (put) on the client side
+
+Usage:  python scripts/bench_files.py [--size 1G] [--runs 5]
+"""
+
+import argparse
+import hashlib
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from classicnet import fileclient, framing                      # noqa: E402
+from classicnet.handlers.files import byte_count                 # noqa: E402
+
+BUFFER = memoryview(bytearray(framing.CHUNK_SIZE))
+
+# The baseline sender, run as a separate process like the files server.
+BASELINE_SENDER = """
+import socket, sys
+path = sys.argv[1]
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+while True:
+    connection, _ = listener.accept()
+    with connection, open(path, "rb") as file:
+        connection.sendfile(file)
+"""
+
+
+def receive(sock, size):
+    """Read *size* bytes through one reused buffer and throw them away."""
+    left = size
+    while left:
+        got = sock.recv_into(BUFFER[:min(left, len(BUFFER))])
+        if not got:
+            raise EOFError(f"{left} bytes never arrived")
+        left -= got
+
+
+def start(command):
+    """Start a server process; return it and the port from its first line."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    return process, int(line.rsplit(":", 1)[-1])
+
+
+def baseline(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        receive(sock, size)
+
+
+def get(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        framing.send_message(sock, {"op": "get", "name": "big"})
+        reader = framing.MessageReader(sock)
+        assert reader.read_header()["size"] == size
+        receive(sock, size)
+
+
+def put(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock, open(path, "rb") as file:
+        framing.send_message(sock, {"op": "put", "name": "uploaded", "size": size,
+                                    "overwrite": True})
+        sock.sendfile(file)
+        assert framing.MessageReader(sock).read_header()["ok"] is True
+
+
+def client_get(port, size, path):
+    target = os.path.join(os.path.dirname(path), "downloaded")
+    fileclient.get(("127.0.0.1", port), "big", target)
+
+
+def client_put(port, size, path):
+    fileclient.put(("127.0.0.1", port), path, "uploaded-by-client", overwrite=True)
+
+
+def peak_memory_mb(pid):
+    """The peak resident memory (VmHWM) of process *pid*, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_file(path, size):
+    digest = hashlib.sha256()
+    with open(path, "wb") as file:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 1 << 20))
+            file.write(chunk)
+            digest.update(chunk)
+            left -= len(chunk)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=byte_count, default=byte_count("1G"),
+                        help="file size, e.g. 256M or 1G (default: 1G)")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="runs of each transfer, alternated (default: 5)")
+    args = parser.parse_args()
+    size = args.size
+
+    with tempfile.TemporaryDirectory(prefix="bench-files-") as work:
+        root = os.path.join(work, "root")
+        os.mkdir(root)
+        source = os.path.join(work, "source")
+        make_file(source, size)
+        os.link(source, os.path.join(root, "big"))
+        files_server, files_port = start(
+            [sys.executable, "-m", "classicnet", "files", "--port", "0",
+             "--root", root, "--max-size", str(size), "-q"])
+        sender, sender_port = start([sys.executable, "-c", BASELINE_SENDER, source])
+        try:
+            started = time.perf_counter()
+            get(files_port, size, source)     # the server hashes "big" once here
+            cold_get = size / (time.perf_counter() - started) / 1e6
+            tests = {"baseline": (baseline, sender_port), "get": (get, files_port),
+                     "put": (put, files_port), "client-get": (client_get, files_port),
+                     "client-put": (client_put, files_port)}
+            rates = {name: [] for name in tests}
+            for _ in range(args.runs):
+                for name, (transfer, port) in tests.items():
+                    started = time.perf_counter()
+                    transfer(port, size, source)
+                    rates[name].append(size / (time.perf_counter() - started) / 1e6)
+            memory = {"files server": peak_memory_mb(files_server.pid),
+                      "baseline sender": peak_memory_mb(sender.pid),
+                      "this client": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+        finally:
+            for process in (files_server, sender):
+                process.terminate()
+                process.wait()
+
+    print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
+          f"alternated, loopback, Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
+    base = statistics.median(rates["baseline"])
+    print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
+              f"{median / base:7.2f}")
+    print(f"cold get (server hashes the file first): {cold_get:.0f} MB/s, "
+          f"ratio {cold_get / base:.2f}")
+    print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
+    print("targets: get >= 0.90 of baseline, put >= 0.50, memory < 50 MB")
+
+
+if __name__ == "__main__":
+    main()

@@ -327,11 +327,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
                 raise Refusal(f"{name!r} is a symbolic link, and links are "
                               "never followed") from None
             raise Refusal(f"cannot read {name!r}: {error.strerror}") from None
-        file = open(fd, "rb", buffering=0)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
-            file.close()
+            os.close(fd)
             raise Refusal(f"{name!r} is not a regular file")
-        return file
+        return open(fd, "rb", buffering=0)
 
     def digest_of(self, file, status):
         digest = self.server.digests.get(status)

@@ -299,10 +299,24 @@ def files_client_command(argv):
         with fileclient.FileClient(address) as client:
             return run_files_word(client, args)
     except (fileclient.FileTransferError, framing.FramingError) as error:
-        return fail(error, 1)
+        return fail(f"{error}{resume_hint(args)}", 1)
     except OSError as error:
         where = error.filename or format_address(address)
-        return fail(f"{where}: {error.strerror or error}", 1)
+        return fail(f"{where}: {error.strerror or error}{resume_hint(args)}", 1)
+    except KeyboardInterrupt:
+        return fail(f"interrupted{resume_hint(args)}", 130)
+
+
+def resume_hint(args):
+    """After a failed download, say how to continue it, if anything was kept."""
+    if args.word != "get":
+        return ""
+    try:
+        _, partial = fileclient.download_paths(args.name, args.output)
+        kept = os.path.getsize(partial)
+    except (framing.FramingError, OSError):
+        return ""
+    return f" ({kept} bytes kept in {partial}; add --resume to continue)" if kept else ""
 
 
 def run_files_word(client, args):

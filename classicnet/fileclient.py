@@ -44,7 +44,7 @@ from .text import printable
 
 __all__ = [
     "ChecksumMismatch", "FileClient", "FileTransferError", "ProgressBar",
-    "ServerRefused", "get", "list_files", "partial_path", "put",
+    "ServerRefused", "download_paths", "get", "list_files", "put",
 ]
 
 DEFAULT_ADDRESS = ("127.0.0.1", 9000)
@@ -66,9 +66,18 @@ class ChecksumMismatch(FileTransferError):
     """A download's sha256 differs from the one the server announced."""
 
 
-def partial_path(target):
-    """Where the download of *target* is written until it is complete."""
-    return os.fspath(target) + ".part"
+def download_paths(name, target=None):
+    """Where a download of *name* goes: ``(target, partial)``.
+
+    *target* defaults to *name* in the current directory; a directory
+    means *name* inside it.  The download is written to *partial*
+    (``TARGET.part``) until it is complete and checked.
+    """
+    framing.check_name(name)
+    target = os.fspath(target if target is not None else name)
+    if os.path.isdir(target):
+        target = os.path.join(target, name)
+    return target, target + ".part"
 
 
 class FileClient:
@@ -137,11 +146,7 @@ class FileClient:
         of them.  *progress*, if given, is called as ``progress(done, total)``.
         Returns the server's answer with ``"path"`` added.
         """
-        framing.check_name(name)
-        target = os.fspath(target if target is not None else name)
-        if os.path.isdir(target):
-            target = os.path.join(target, name)
-        partial = partial_path(target)
+        target, partial = download_paths(name, target)
         start = self.resume_offset(partial, resume, offset)
         header = {"op": "get", "name": name}
         if resume or offset is not None:

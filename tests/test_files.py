@@ -367,11 +367,17 @@ def test_a_bad_byte_count_is_refused():
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits of POSIX")
 def test_a_full_disk_keeps_nothing_and_the_connection_goes_on(root):
     """RLIMIT_FSIZE makes write() fail with EFBIG, as a full disk fails with ENOSPC."""
-    limit = ("import resource, signal, runpy, sys;"
-             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
-             "resource.setrlimit(resource.RLIMIT_FSIZE, (100000, 100000));"
-             "sys.argv = ['classicnet'] + sys.argv[1:];"
-             "runpy.run_module('classicnet', run_name='__main__')")
+    # The limit is lifted again before the process exits, so that coverage
+    # can still write its data file.
+    limit = ("import resource, signal, runpy, sys\n"
+             "signal.signal(signal.SIGXFSZ, signal.SIG_IGN)\n"
+             "unlimited = resource.getrlimit(resource.RLIMIT_FSIZE)\n"
+             "resource.setrlimit(resource.RLIMIT_FSIZE, (100000, unlimited[1]))\n"
+             "sys.argv = ['classicnet'] + sys.argv[1:]\n"
+             "try:\n"
+             "    runpy.run_module('classicnet', run_name='__main__')\n"
+             "finally:\n"
+             "    resource.setrlimit(resource.RLIMIT_FSIZE, unlimited)\n")
     server = subprocess.Popen(
         [sys.executable, "-c", limit, "files", "--port", "0", "--root", str(root)],
         stdout=subprocess.PIPE, text=True)

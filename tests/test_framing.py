@@ -3,6 +3,8 @@
 import json
 import socket
 import struct
+import subprocess
+import sys
 
 import pytest
 
@@ -10,7 +12,7 @@ from classicnet import framing
 from classicnet.framing import (BadHeader, BadPrefix, ConnectionClosed,
                                 IncompleteMessage, MessageReader)
 
-from conftest import TIMEOUT
+from conftest import ROOT, TIMEOUT
 
 
 @pytest.fixture
@@ -200,3 +202,10 @@ def test_an_unread_body_must_be_read_first(pair):
         reader.read_header()
     with pytest.raises(BadPrefix, match="4 bytes, not 2"):
         framing.parse_prefix(b"ab")
+
+
+def test_the_sticky_packet_demo_runs():
+    demo = subprocess.run([sys.executable, f"{ROOT}/scripts/demo_sticky.py"],
+                          capture_output=True, text=True, timeout=TIMEOUT, check=True)
+    assert "b'\\xe4\\xbd\\xa0\\xe5\\xa5\\xbdhello'" in demo.stdout
+    assert "message 2: {'text': 'hello'}" in demo.stdout

@@ -54,6 +54,7 @@ since both ends of a connection apply it.
 """
 
 import json
+import socket
 import struct
 
 __all__ = [
@@ -69,7 +70,11 @@ MAX_NAME_BYTES = 255
 
 # How many bytes one recv_into may fill while a body streams in.  Larger
 # means fewer system calls; the buffer is allocated once per connection.
-CHUNK_SIZE = 256 * 1024
+CHUNK_SIZE = 1024 * 1024
+
+# While a body streams in, ask the kernel to fill the whole buffer before
+# returning (where it can), rather than return each small piece at once.
+WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
 
 
 class FramingError(Exception):
@@ -312,7 +317,8 @@ class MessageReader:
         Raises IncompleteMessage if the peer closes before the end.
         """
         while self.body_left:
-            got = self.sock.recv_into(self.buffer[:min(self.body_left, len(self.buffer))])
+            want = min(self.body_left, len(self.buffer))
+            got = self.sock.recv_into(self.buffer[:want], want, WAIT_ALL)
             if not got:
                 raise IncompleteMessage(
                     f"connection closed in the middle of a message: "

@@ -123,10 +123,13 @@ def main():
                         help="file size, e.g. 256M or 1G (default: 1G)")
     parser.add_argument("--runs", type=int, default=5,
                         help="runs of each transfer, alternated (default: 5)")
+    parser.add_argument("--dir", default=None,
+                        help="where the files live (default: the system's temporary "
+                             "directory; /dev/shm keeps the disk out of the figures)")
     args = parser.parse_args()
     size = args.size
 
-    with tempfile.TemporaryDirectory(prefix="bench-files-") as work:
+    with tempfile.TemporaryDirectory(prefix="bench-files-", dir=args.dir) as work:
         root = os.path.join(work, "root")
         os.mkdir(root)
         source = os.path.join(work, "source")
@@ -158,7 +161,8 @@ def main():
                 process.wait()
 
     print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
-          f"alternated, loopback, Python {platform.python_version()}, "
+          f"alternated, loopback, files in {args.dir or tempfile.gettempdir()}, "
+          f"Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
     base = statistics.median(rates["baseline"])
     print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}")

@@ -31,8 +31,8 @@ class OneByteAtATime:
     def __init__(self, sock):
         self.sock = sock
 
-    def recv_into(self, view):
-        return self.sock.recv_into(view[:1])
+    def recv_into(self, view, nbytes=0, flags=0):
+        return self.sock.recv_into(view[:1], 1, flags)
 
 
 # --- the prefix -----------------------------------------------------------

@@ -167,6 +167,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
     Methods that may be extended: ``serve()`` (one request).
     """
 
+    # The method that answers each "op" a request may name.
+    operations = {"list": "list_files", "get": "send_file",
+                  "put": "receive_file", "quit": "quit"}
+
     options = (
         Option("--root", "directory whose files are served "
                "(default: the current directory)", str, ".", "DIR"),
@@ -247,10 +251,6 @@ class FilesHandler(socketserver.BaseRequestHandler):
             raise Refusal(f"unknown op {printable(op, 40)!r}; choose from: "
                           f"{', '.join(self.operations)}")
         return getattr(self, self.operations[op])
-
-    # The operations, by the name a request gives in "op".
-    operations = {"list": "list_files", "get": "send_file",
-                  "put": "receive_file", "quit": "quit"}
 
     # --- replies ----------------------------------------------------------
 

@@ -62,6 +62,7 @@ __all__ = [
     "IncompleteMessage", "MAX_HEADER_SIZE", "MAX_NAME_BYTES", "MessageReader",
     "check_name", "decode_header", "encode_header", "encode_message",
     "optional_field", "parse_prefix", "required_field", "send_message",
+    "size_field",
 ]
 
 PREFIX = struct.Struct("!I")           # the 4-byte header length, network order
@@ -302,9 +303,9 @@ class MessageReader:
         """
         if self.body_left:
             raise RuntimeError(f"{self.body_left} body bytes are still unread")
+        # parse_prefix() never returns more than MAX_HEADER_SIZE: whatever
+        # the peer sent, at most 64 KiB are read next, into the buffer.
         length = parse_prefix(self.read_exactly(PREFIX.size, "length prefix"))
-        if length > MAX_HEADER_SIZE:
-            raise BadPrefix(f"header length {length} is over {MAX_HEADER_SIZE}")
         return decode_header(self.read_exactly(length, "header"))
 
     def start_body(self, size):

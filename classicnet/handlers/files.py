@@ -32,7 +32,8 @@ Theory of operation, one rule at a time:
 * Memory stays flat: a download leaves the kernel with zero-copy
   ``socket.sendfile()``, and an upload comes through one reused buffer.  The
   server remembers each file's sha256 (keyed by inode, size and times), so
-  a file is hashed once, not on every download.
+  a file is hashed once, not on every download (under ``--forking`` each
+  child remembers only for its own client).
 * Every mistake is answered with ``{"ok": false, "error": "..."}``.  When
   the request announced a body the server still reads (and throws away)
   that body, so the next request is found where it should be; only when

@@ -16,7 +16,7 @@ from classicnet.handlers import files
 from classicnet.launcher import build_server
 from classicnet.testing import running_server
 
-from conftest import MODELS, TIMEOUT
+from conftest import MODELS, ROOT, TIMEOUT
 
 
 @pytest.fixture
@@ -393,3 +393,18 @@ def test_a_full_disk_keeps_nothing_and_the_connection_goes_on(root):
         server.wait(TIMEOUT)
         server.stdout.close()
     assert os.listdir(root) == []
+
+
+def test_the_command_line_prints_the_absolute_root(root):
+    server = subprocess.Popen(
+        [sys.executable, "-m", "classicnet", "files", "--port", "0", "--root", ".",
+         "--max-size", "10M"], cwd=root, stdout=subprocess.PIPE, text=True,
+        env=dict(os.environ, PYTHONPATH=ROOT))
+    try:
+        lines = [server.stdout.readline() for _ in range(3)]
+    finally:
+        server.terminate()
+        assert server.wait(TIMEOUT) == 0
+        server.stdout.close()
+    assert lines[0].startswith("classicnet: serving files (plain, tcp) on 127.0.0.1:")
+    assert lines[1:] == [f"  root: {root.resolve()}\n", f"  max-size: {10 << 20}\n"]

@@ -408,3 +408,21 @@ def test_the_command_line_prints_the_absolute_root(root):
         server.stdout.close()
     assert lines[0].startswith("classicnet: serving files (plain, tcp) on 127.0.0.1:")
     assert lines[1:] == [f"  root: {root.resolve()}\n", f"  max-size: {10 << 20}\n"]
+
+
+def test_names_that_are_not_utf8_are_not_listed(root):
+    with open(os.path.join(os.fsencode(root), b"\xff.txt"), "wb") as file:
+        file.write(b"x")
+    (root / "ok.txt").write_bytes(b"ok")
+    with running_server("files", root=str(root)) as address:
+        assert fileclient.list_files(address) == [{"name": "ok.txt", "size": 2}]
+
+
+def test_the_digest_cache_forgets_the_oldest(root):
+    (root / "a").write_bytes(b"a")
+    (root / "b").write_bytes(b"b")
+    cache = files.DigestCache(limit=1)
+    first, second = os.stat(root / "a"), os.stat(root / "b")
+    cache.remember(first, "1")
+    cache.remember(second, "2")
+    assert (cache.get(first), cache.get(second)) == (None, "2")

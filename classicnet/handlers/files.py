@@ -249,7 +249,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         if op not in self.operations:
             if "size" in header:
                 self.expect_body(header)
-            raise Refusal(f"unknown op {printable(op, 40)!r}; choose from: "
+            raise Refusal(f"unknown op '{printable(op, 40)}'; choose from: "
                           f"{', '.join(self.operations)}")
         return getattr(self, self.operations[op])
 

@@ -36,7 +36,6 @@ server breaks the protocol; ``OSError`` for the network and local files.
 import hashlib
 import os
 import socket
-import sys
 import time
 
 from . import framing
@@ -311,7 +310,8 @@ class ProgressBar:
         filled = int(fraction * self.WIDTH)
         rate = done / elapsed if elapsed > 0 else 0.0
         left = (total - done) / rate if rate else 0.0
-        return (f"{printable(self.label, 30)} [{'#' * filled}{'.' * (self.WIDTH - filled)}] "
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        return (f"{printable(self.label, 30)} [{bar}] "
                 f"{fraction:4.0%} {human_bytes(done)}/{human_bytes(total)} "
                 f"{human_bytes(rate)}/s {int(left) // 60}:{int(left) % 60:02d} left ")
 

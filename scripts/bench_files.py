@@ -19,7 +19,6 @@ Usage:  python scripts/bench_files.py [--size 1G] [--runs 5]
 """
 
 import argparse
-import hashlib
 import os
 import platform
 import resource
@@ -107,13 +106,11 @@ def peak_memory_mb(pid):
 
 
 def make_file(path, size):
-    digest = hashlib.sha256()
     with open(path, "wb") as file:
         left = size
         while left:
             chunk = os.urandom(min(left, 1 << 20))
             file.write(chunk)
-            digest.update(chunk)
             left -= len(chunk)
 
 
@@ -154,7 +151,8 @@ def main():
                     rates[name].append(size / (time.perf_counter() - started) / 1e6)
             memory = {"files server": peak_memory_mb(files_server.pid),
                       "baseline sender": peak_memory_mb(sender.pid),
-                      "this client": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+                      "this client": resource.getrusage(
+                          resource.RUSAGE_SELF).ru_maxrss / 1024}
         finally:
             for process in (files_server, sender):
                 process.terminate()

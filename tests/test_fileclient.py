@@ -215,7 +215,7 @@ def test_the_progress_bar_draws_on_a_terminal():
     assert len(lines) == 4
 
 
-@pytest.mark.parametrize("count, shown", [(0, "0 B"), (1536, "1.5 KiB"),
-                                          (5 * 2**20, "5.0 MiB"), (3 * 2**40, "3072.0 GiB")])
+@pytest.mark.parametrize("count, shown", [
+    (0, "0 B"), (1536, "1.5 KiB"), (5 * 2**20, "5.0 MiB"), (3 * 2**40, "3072.0 GiB")])
 def test_human_bytes(count, shown):
     assert fileclient.human_bytes(count) == shown

@@ -294,7 +294,7 @@ def test_two_uploads_at_once_under_threading(root):
 
 
 def test_the_course_notes_upload_runs_unchanged(root):
-    """Seed 002, "进阶解决方法": struct.pack('i', ...) and a {filename, filesize} header."""
+    """Seed 002, "进阶解决方法": struct.pack('i', ...), a {filename, filesize} header."""
     data = os.urandom(501024)
     with running_server("files", model="plain", root=str(root)) as (host, port):
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)

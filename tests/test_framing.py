@@ -117,7 +117,8 @@ def test_hostile_names_are_refused(name):
         framing.check_name(name)
 
 
-@pytest.mark.parametrize("name", ["a.txt", ".hidden", "..a", "文件", "a" * 255, "é" * 127])
+@pytest.mark.parametrize("name", ["a.txt", ".hidden", "..a", "文件", "a" * 255,
+                                  "é" * 127])
 def test_plain_names_pass(name):
     assert framing.check_name(name) == name
 

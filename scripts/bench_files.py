@@ -96,6 +96,10 @@ def client_put(port, size, path):
     fileclient.put(("127.0.0.1", port), path, "uploaded-by-client", overwrite=True)
 
 
+TRANSFERS = {"get": get, "put": put, "client-get": client_get,
+             "client-put": client_put}
+
+
 def peak_memory_mb(pid):
     """The peak resident memory (VmHWM) of process *pid*, in MB."""
     with open(f"/proc/{pid}/status") as status:
@@ -123,8 +127,16 @@ def main():
     parser.add_argument("--dir", default=None,
                         help="where the files live (default: the system's temporary "
                              "directory; /dev/shm keeps the disk out of the figures)")
+    parser.add_argument("--only", default=None, metavar="NAMES",
+                        help="comma-separated transfers to run besides the baseline "
+                             "(default: all of " + ", ".join(TRANSFERS) + ")")
     args = parser.parse_args()
     size = args.size
+    chosen = ["baseline"] + (args.only.split(",") if args.only else list(TRANSFERS))
+    unknown = set(chosen) - set(TRANSFERS) - {"baseline"}
+    if unknown:
+        parser.error(f"unknown transfer {sorted(unknown)[0]!r}; "
+                     f"choose from: {', '.join(TRANSFERS)}")
 
     with tempfile.TemporaryDirectory(prefix="bench-files-", dir=args.dir) as work:
         root = os.path.join(work, "root")
@@ -140,14 +152,13 @@ def main():
             started = time.perf_counter()
             get(files_port, size, source)     # the server hashes "big" once here
             cold_get = size / (time.perf_counter() - started) / 1e6
-            tests = {"baseline": (baseline, sender_port), "get": (get, files_port),
-                     "put": (put, files_port), "client-get": (client_get, files_port),
-                     "client-put": (client_put, files_port)}
-            rates = {name: [] for name in tests}
+            ports = {"baseline": sender_port}
+            rates = {name: [] for name in chosen}
             for _ in range(args.runs):
-                for name, (transfer, port) in tests.items():
+                for name in chosen:
+                    transfer = baseline if name == "baseline" else TRANSFERS[name]
                     started = time.perf_counter()
-                    transfer(port, size, source)
+                    transfer(ports.get(name, files_port), size, source)
                     rates[name].append(size / (time.perf_counter() - started) / 1e6)
             memory = {"files server": peak_memory_mb(files_server.pid),
                       "baseline sender": peak_memory_mb(sender.pid),

@@ -81,23 +81,36 @@ def get(port, size, path):
 
 def put(port, size, path):
     with socket.create_connection(("127.0.0.1", port)) as sock, open(path, "rb") as file:
-        framing.send_message(sock, {"op": "put", "name": "uploaded", "size": size,
-                                    "overwrite": True})
+        framing.send_message(sock, {"op": "put", "name": "uploaded", "size": size})
         sock.sendfile(file)
         assert framing.MessageReader(sock).read_header()["ok"] is True
 
 
 def client_get(port, size, path):
-    target = os.path.join(os.path.dirname(path), "downloaded")
-    fileclient.get(("127.0.0.1", port), "big", target)
+    fileclient.get(("127.0.0.1", port), "big", os.path.join(os.path.dirname(path),
+                                                             "downloaded"))
 
 
 def client_put(port, size, path):
-    fileclient.put(("127.0.0.1", port), path, "uploaded-by-client", overwrite=True)
+    fileclient.put(("127.0.0.1", port), path, "uploaded")
+
+
+def remove_outputs(work):
+    """Remove what a transfer wrote, outside the timing: each put makes a new file."""
+    for path in (os.path.join(work, "root", "uploaded"), os.path.join(work, "downloaded")):
+        if os.path.exists(path):
+            os.unlink(path)
 
 
 TRANSFERS = {"get": get, "put": put, "client-get": client_get,
              "client-put": client_put}
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) process *pid* has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_memory_mb(pid):
@@ -153,13 +166,20 @@ def main():
             get(files_port, size, source)     # the server hashes "big" once here
             cold_get = size / (time.perf_counter() - started) / 1e6
             ports = {"baseline": sender_port}
+            servers = {"baseline": sender.pid}
             rates = {name: [] for name in chosen}
+            cpu = {name: [] for name in chosen}     # (server, client) seconds per GiB
             for _ in range(args.runs):
                 for name in chosen:
                     transfer = baseline if name == "baseline" else TRANSFERS[name]
+                    server_pid = servers.get(name, files_server.pid)
+                    server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
                     started = time.perf_counter()
                     transfer(ports.get(name, files_port), size, source)
                     rates[name].append(size / (time.perf_counter() - started) / 1e6)
+                    cpu[name].append(((cpu_seconds(server_pid) - server_cpu) * 2**30 / size,
+                                      (time.process_time() - client_cpu) * 2**30 / size))
+                    remove_outputs(work)
             memory = {"files server": peak_memory_mb(files_server.pid),
                       "baseline sender": peak_memory_mb(sender.pid),
                       "this client": resource.getrusage(
@@ -174,14 +194,19 @@ def main():
           f"Python {platform.python_version()}, "
           f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
     base = statistics.median(rates["baseline"])
-    print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}")
+    print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}"
+          f"   CPU s/GiB: server  client")
     for name, values in rates.items():
         median = statistics.median(values)
+        server_cpu = statistics.median(server for server, _ in cpu[name])
+        client_cpu = statistics.median(client for _, client in cpu[name])
         print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
-              f"{median / base:7.2f}")
+              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f}")
     print(f"cold get (server hashes the file first): {cold_get:.0f} MB/s, "
           f"ratio {cold_get / base:.2f}")
     print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
+    print("the server of the baseline is the bare sendfile sender; CPU time is "
+          "user + system, whatever the load")
     print("targets: get >= 0.90 of baseline, put >= 0.50, memory < 50 MB")
 
 

@@ -347,6 +347,8 @@ class FilesHandler(socketserver.BaseRequestHandler):
         return self.receive_file(header, name_key="filename", size_key="filesize")
 
     def receive_file(self, header, name_key="name", size_key="size"):
+        """Store an upload: check what can be checked before the body arrives,
+        stream the body into a temporary file, then give it its name."""
         size = self.expect_body(header, size_key)
         name = self.checked_name(header, name_key)
         expected = framing.optional_field(header, "sha256", str)

@@ -402,6 +402,9 @@ def test_the_command_line_prints_the_absolute_root(root):
         env=dict(os.environ, PYTHONPATH=ROOT))
     try:
         lines = [server.stdout.readline() for _ in range(3)]
+        port = int(lines[0].rsplit(":", 1)[1])
+        # Once it has answered, the server is serving and handles SIGTERM.
+        assert fileclient.list_files(("127.0.0.1", port)) == []
     finally:
         server.terminate()
         assert server.wait(TIMEOUT) == 0

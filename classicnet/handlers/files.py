@@ -173,8 +173,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
                   "put": "receive_file", "quit": "quit"}
 
     options = (
-        Option("--root", "directory whose files are served "
-               "(default: the current directory)", str, ".", "DIR"),
+        Option("--root", "directory whose files are served", str, ".", "DIR"),
         Option("--max-size", "largest upload accepted, in bytes (K, M, G allowed)",
                byte_count, DEFAULT_MAX_SIZE, "BYTES"),
     )

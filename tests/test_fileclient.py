@@ -219,3 +219,49 @@ def test_the_progress_bar_draws_on_a_terminal():
     (0, "0 B"), (1536, "1.5 KiB"), (5 * 2**20, "5.0 MiB"), (3 * 2**40, "3072.0 GiB")])
 def test_human_bytes(count, shown):
     assert fileclient.human_bytes(count) == shown
+
+
+# --- servers that break the protocol --------------------------------------
+
+class Mute(socketserver.BaseRequestHandler):
+    """Reads one request and hangs up without an answer."""
+
+    def handle(self):
+        framing.MessageReader(self.request).read_header()
+
+
+class Liar(socketserver.BaseRequestHandler):
+    """Answers every request with a header that does not fit it."""
+
+    def handle(self):
+        reader = framing.MessageReader(self.request)
+        while True:
+            try:
+                header = reader.read_header()
+            except framing.ConnectionClosed:
+                return
+            if header["op"] == "list":
+                answer = {"ok": True, "files": ["not an object"]}
+            elif header["op"] == "get":
+                answer = {"ok": True, "name": "other", "size": 0, "sha256": sha256(b"")}
+            else:
+                answer = {"ok": False}
+            framing.send_message(self.request, answer)
+
+
+def test_a_server_that_hangs_up_without_answering(tmp_path):
+    with running_server(Mute) as address:
+        with pytest.raises(framing.IncompleteMessage, match="without answering"):
+            fileclient.list_files(address)
+
+
+def test_answers_that_do_not_fit_the_request_are_refused(tmp_path):
+    with running_server(Liar) as address:
+        with fileclient.FileClient(address) as files:
+            with pytest.raises(framing.BadHeader, match="must be an object"):
+                files.list()
+            with pytest.raises(framing.BadHeader, match="another name"):
+                files.get("data.bin", tmp_path)
+            with pytest.raises(fileclient.ServerRefused, match="no reason given"):
+                files.request({"op": "quit"})
+    assert os.listdir(tmp_path) == []

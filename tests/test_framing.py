@@ -85,6 +85,8 @@ def test_bad_headers_are_refused_with_a_reason(data, reason):
 def test_a_good_header_decodes():
     assert framing.decode_header('{"name": "文件.txt", "size": 3}'.encode()) == {
         "name": "文件.txt", "size": 3}
+    with pytest.raises(BadHeader, match="'size' must be a whole number, not a fraction"):
+        framing.size_field(framing.decode_header(b'{"size": 2.5}'))
 
 
 def test_fields_are_type_checked_and_true_is_not_a_size():

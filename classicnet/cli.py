@@ -83,10 +83,13 @@ def serve_command(argv):
     if args.trace:
         trace.trace_server(server)
         logging.getLogger("classicnet.trace").setLevel(logging.INFO)
-    print(launcher.describe(server), flush=True)
-    for dest in handler_settings:
-        print(f"  {dest.replace('_', '-')}: {getattr(server, dest)}", flush=True)
-    launcher.serve_until_signalled(server, args.grace)
+
+    def announce():
+        print(launcher.describe(server), flush=True)
+        for dest in handler_settings:
+            print(f"  {dest.replace('_', '-')}: {getattr(server, dest)}", flush=True)
+
+    launcher.serve_until_signalled(server, args.grace, ready=announce)
     return 0
 
 

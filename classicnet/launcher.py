@@ -160,16 +160,20 @@ def running(server, grace=0.0):
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def serve_until_signalled(server, grace=DEFAULT_GRACE):
+def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
 
+    *ready*, if given, is called once the server is serving and a stop
+    signal can no longer be missed: the moment to announce the server.
     Call it from the main thread.  Returns ``(finished, cut)`` as ``stop()`` does.
     """
     if not hasattr(signal, "pthread_sigmask"):
-        return _serve_until_interrupted(server, grace)
+        return _serve_until_interrupted(server, grace, ready)
     _reset_signals_in_forked_children()
     with _signals_held(STOP_SIGNALS):
         thread = start(server)      # inherits the held signals
+        if ready is not None:
+            ready()
         signum = signal.sigwait(STOP_SIGNALS)
         log.info("%s received: stopping (grace %.1f s)",
                  signal.Signals(signum).name, grace)
@@ -213,9 +217,11 @@ def _stop_unless_hurried(server, thread, grace):
     return finished - cut_early, cut + cut_early
 
 
-def _serve_until_interrupted(server, grace):
+def _serve_until_interrupted(server, grace, ready):
     """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
     thread = start(server)
+    if ready is not None:
+        ready()
     try:
         while thread.is_alive():
             thread.join(0.5)

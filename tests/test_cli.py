@@ -257,3 +257,10 @@ def test_ctrl_c_works_even_when_started_with_sigint_ignored():
             process.wait(TIMEOUT)
         process.stdout.close()
         process.stderr.close()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_signal_right_after_the_readiness_line_is_a_clean_stop(cli, model):
+    server = cli("echo", f"--{model}", "--port", "0")
+    server.send_signal(signal.SIGTERM)
+    assert server.wait() == 0

@@ -151,11 +151,7 @@ def build_server_parser(entry=None, add_help=True):
     parser.set_defaults(model="plain")
 
     network = parser.add_argument_group("network")
-    transports = network.add_mutually_exclusive_group()
-    for transport in registry.TRANSPORTS:
-        transports.add_argument(f"--{transport}", dest="transport",
-                                action="store_const", const=transport,
-                                help=f"serve over {transport.upper()}")
+    add_transport_flags(network, "serve over")
     network.add_argument("--host", default=launcher.DEFAULT_HOST,
                          help="address to listen on (default: %(default)s, this "
                               "machine only; 0.0.0.0 for every network)")
@@ -180,6 +176,15 @@ def build_server_parser(entry=None, add_help=True):
     logs.add_argument("-q", "--quiet", action="count", default=0,
                       help="say only errors")
     return parser
+
+
+def add_transport_flags(parser, verb):
+    """``--tcp`` and ``--udp``, one at most; the choice lands in ``transport``."""
+    transports = parser.add_mutually_exclusive_group()
+    for transport in registry.TRANSPORTS:
+        transports.add_argument(f"--{transport}", dest="transport",
+                                action="store_const", const=transport,
+                                help=f"{verb} {transport.upper()}")
 
 
 def add_option(group, option):
@@ -312,11 +317,7 @@ def interactive_client_command(argv):
     parser.add_argument("handler", metavar="HANDLER", nargs="?",
                         help="the handler the server runs: it tells the transport "
                              "(a name, or path/to/file.py:Class)")
-    transports = parser.add_mutually_exclusive_group()
-    for transport in registry.TRANSPORTS:
-        transports.add_argument(f"--{transport}", dest="transport",
-                                action="store_const", const=transport,
-                                help=f"talk {transport.upper()}")
+    add_transport_flags(parser, "talk")
     parser.add_argument("--host", default=launcher.DEFAULT_HOST,
                         help="the server's address (default: %(default)s)")
     parser.add_argument("--port", type=port_number, default=launcher.DEFAULT_PORT,

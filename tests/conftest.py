@@ -133,6 +133,16 @@ def run_cli(*args, timeout=TIMEOUT, stdin=None):
         env={**os.environ, "PYTHONPATH": ROOT})
 
 
+def recv_exactly(sock, size):
+    """Exactly *size* bytes from *sock*, failing if the server closes first."""
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        assert chunk, f"server closed after {len(data)} of {size} bytes"
+        data += chunk
+    return data
+
+
 def deadline(seconds=TIMEOUT):
     """A time.monotonic() value *seconds* from now."""
     return time.monotonic() + seconds

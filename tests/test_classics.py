@@ -17,7 +17,7 @@ from classicnet.handlers import chargen, daytime, reflection, timeserver
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import MODELS, ROOT, TIMEOUT
+from conftest import MODELS, ROOT, TIMEOUT, recv_exactly
 
 # RFC 864's pattern, rebuilt here from the RFC's words rather than taken
 # from the handler: the 95 printable characters, 72 to a line, each line
@@ -44,14 +44,6 @@ def read_until_closed(client, limit=1 << 20):
         pass
     return data
 
-
-def recv_exactly(client, size):
-    data = b""
-    while len(data) < size:
-        chunk = client.recv(size - len(data))
-        assert chunk, f"server closed after {len(data)} of {size} bytes"
-        data += chunk
-    return data
 
 
 def check_chargen_lines(data, first_line=0):

@@ -3,7 +3,7 @@
 import socket
 
 import pytest
-from conftest import MODELS, TIMEOUT
+from conftest import MODELS, TIMEOUT, recv_exactly
 
 from classicnet.testing import running_server
 
@@ -13,14 +13,6 @@ BIG_DATAGRAM = 65507            # the largest UDP payload over IPv4
 def connect(address):
     return socket.create_connection(address, timeout=TIMEOUT)
 
-
-def recv_exactly(sock, size):
-    data = b""
-    while len(data) < size:
-        chunk = sock.recv(size - len(data))
-        assert chunk, f"server closed after {len(data)} of {size} bytes"
-        data += chunk
-    return data
 
 
 def udp_client():

@@ -8,5 +8,6 @@ never answer an empty one.
 """
 
 from . import echo, hello, reply, upper
+from . import slow, who, work
 
-__all__ = ["echo", "hello", "reply", "upper"]
+__all__ = ["echo", "hello", "reply", "upper", "slow", "who", "work"]

@@ -56,10 +56,12 @@ def serve_command(argv):
     """Build the server the command line asks for and serve until a signal."""
     args, handler_settings = parse_server_args(argv)
     configure_logging(args.verbose - args.quiet)
+    model_settings = {dest: getattr(args, dest) for dest in servers.MODEL_SETTINGS
+                      if getattr(args, dest) is not None}
     try:
         server = launcher.build_server(
             args.handler, model=args.model, transport=args.transport,
-            host=args.host, port=args.port, **handler_settings)
+            host=args.host, port=args.port, **handler_settings, **model_settings)
     except socket.gaierror as error:
         raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
     except OSError as error:
@@ -86,6 +88,8 @@ def parse_server_args(argv):
     args = parser.parse_args(argv)
     if args.handler is None:
         parser.error("name a handler (see 'classicnet list')")
+    if args.pool_size is not None:
+        args.model = "pool"
     settings = {option.dest: getattr(args, option.dest) for option in entry.options}
     return args, settings
 
@@ -109,8 +113,15 @@ def build_server_parser(entry=None, add_help=True):
     models = parser.add_argument_group("concurrency model (default: --plain)")
     exclusive = models.add_mutually_exclusive_group()
     for model, description in servers.MODELS.items():
+        if model == "pool":     # the one model flag that takes a number
+            exclusive.add_argument("--pool", dest="pool_size", type=count,
+                                   metavar="N", help=description + ", N of them")
+            continue
         exclusive.add_argument(f"--{model}", dest="model", action="store_const",
                                const=model, help=description)
+    models.add_argument("--max-children", type=count, metavar="N",
+                        help="with --forking: serve at most N clients at once "
+                             "(default: socketserver's 40)")
     parser.set_defaults(model="plain")
 
     network = parser.add_argument_group("network")
@@ -164,6 +175,18 @@ def port_number(text):
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, "
                                          f"not {text!r}")
     return port
+
+
+def count(text):
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, "
+                                         f"not {text!r}")
+    return value
 
 
 def seconds(text):

@@ -334,11 +334,13 @@ def comma_list(item_type, choices=None):
     """argparse type: ``1,10,100`` -> ``[1, 10, 100]``, each item checked."""
     def parse(text):
         items = [item_type(part.strip()) for part in text.split(",") if part.strip()]
-        wrong = [item for item in items if choices is not None and item not in choices]
-        if wrong or not items:
+        if not items:
             raise argparse.ArgumentTypeError(
-                f"{wrong[0] if wrong else text!r} is not one of: {', '.join(choices)}"
-                if choices else f"expected a comma-separated list, not {text!r}")
+                f"expected a comma-separated list, not {text!r}")
+        for item in items:
+            if choices is not None and item not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} is not one of: {', '.join(choices)}")
         return items
     return parse
 

@@ -19,6 +19,8 @@ whose output is the lesson.
 """
 
 import functools
+import os
+import platform
 
 from .experiment import REFERENCE, LabError, Measurement, Settings, measure
 from .report import conclusions, format_table, write_csv, write_json
@@ -40,6 +42,7 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     out(f"classicnet lab: workload {workload.name} ({workload.description}); "
         f"{settings.requests} request(s) per connection; "
         f"{settings.duration:g} s per run")
+    out(machine_line())
     measurements = []
     for clients in settings.client_counts:
         runs = ([REFERENCE] if settings.ceiling else []) + list(settings.models)
@@ -53,6 +56,11 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     out("at once: most connections served at the same moment (seen by the clients);")
     out("threads, procs: how many distinct threads and processes served them;")
     out("cpu: the server's CPU seconds per second (1.00 = one core busy).")
+    loads = [m.load_average for m in measurements if m.load_average is not None]
+    if loads:
+        out(f"The machine's load average (1 min) was {min(loads):.1f} to "
+            f"{max(loads):.1f} during the runs; above {os.cpu_count()} other "
+            f"programs competed for the cores.")
     sentences = conclusions(measurements, settings)
     if sentences:
         out("")
@@ -76,6 +84,14 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
             write(path)
             out(f"wrote {path}")
     return measurements
+
+
+def machine_line():
+    """The machine the figures come from, and how busy it was already."""
+    line = f"machine: {os.cpu_count()} core(s), Python {platform.python_version()}"
+    if hasattr(os, "getloadavg"):
+        line += f", load average {os.getloadavg()[0]:.1f} before the lab"
+    return line
 
 
 def timeline_clients(client_counts):

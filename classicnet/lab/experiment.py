@@ -77,6 +77,7 @@ class Measurement:
     unfinished: int = 0
     servers: set = field(default_factory=set)   # (process id, thread name)
     cpu_seconds: float = None           # the server's, children included
+    load_average: float = None          # the machine's, over the last minute
 
     @property
     def rate(self):
@@ -160,7 +161,8 @@ def measure(model, clients, settings):
         connections=sorted(result.connections), start=start,
         errors=result.errors, unfinished=result.unfinished,
         servers=server.served_by,
-        cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before))
+        cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 
 class ServerProcess:

@@ -208,9 +208,12 @@ def _receive(connection, selector, result, end):
 
 
 def _close(connection, selector, result):
+    # The time is taken *before* close(): the server cannot see the close
+    # earlier, so a server that serves one client at a time never shows
+    # two connections served at once.
+    connection.closed = time.monotonic()
     selector.unregister(connection.sock)
     connection.sock.close()
-    connection.closed = time.monotonic()
     result.connections.append(connection.record())
 
 
@@ -219,6 +222,6 @@ def _fail(connection, selector, result, kind):
     if connection.sock.fileno() != -1 and connection.sock in selector.get_map():
         _close(connection, selector, result)
     else:
-        connection.sock.close()
         connection.closed = time.monotonic()
+        connection.sock.close()
         result.connections.append(connection.record())

@@ -8,6 +8,7 @@ make a CPU-bound server faster, processes that used more than one core).
 
 import csv
 import json
+import os
 
 from .experiment import REFERENCE, REFERENCE_LABEL
 
@@ -125,19 +126,7 @@ def _compare(clients, models, settings):
                 f"the thread that holds the GIL runs Python code, so threads in one "
                 f"process compute one at a time.")
     if forking is not None and clients > 1 and forking.cores is not None:
-        if forking.cores >= 1.3:
-            said.append(
-                f"forking used {forking.cores:.2f} cores: each child process has "
-                f"its own interpreter and its own GIL, so children compute in "
-                f"parallel on every core"
-                + (f" ({_times(forking, threading):.1f}x threading)."
-                   if threading is not None else "."))
-        if threading is not None and _times(forking, threading) < 0.8 \
-                and (forking.processes or 0) > 1:
-            said.append(
-                f"forking was {1 / _times(forking, threading):.1f}x slower than "
-                f"threading here: it started {forking.processes} processes, one "
-                f"per connection, and a fork costs far more than a thread.")
+        said += _forking(forking, threading, settings)
     if pool is not None and clients > settings.pool_size:
         said.append(
             f"the pool served at most {pool.most_at_once} connections at once with "
@@ -149,6 +138,38 @@ def _compare(clients, models, settings):
         said.append(
             f"threading started {threading.threads} threads, one per connection; "
             f"the pool reused {pool.threads}.")
+    return said
+
+
+# Forks per second above which the cost of forking shows in the figures.
+MANY_FORKS_PER_SECOND = 100
+
+
+def _forking(forking, threading, settings):
+    said = []
+    cores = os.cpu_count() or 1
+    if forking.cores >= 1.3:
+        said.append(
+            f"forking used {forking.cores:.2f} cores: each child process has its "
+            f"own interpreter and its own GIL, so children compute in parallel "
+            f"on every core"
+            + (f" ({_times(forking, threading):.1f}x threading)."
+               if threading is not None else "."))
+    elif cores > 1 and forking.most_at_once > 1 and forking.load_average is not None \
+            and forking.load_average > cores / 2 and forking.cores >= 0.5:
+        said.append(
+            f"forking had {forking.most_at_once} processes to run but used only "
+            f"{forking.cores:.2f} cores: other programs kept this machine busy "
+            f"(load average {forking.load_average:.1f} on {cores} cores); "
+            f"on an idle machine its children would use every core.")
+    forks_per_second = (forking.processes or 0) / forking.duration
+    if threading is not None and _times(forking, threading) < 0.8 \
+            and forks_per_second >= MANY_FORKS_PER_SECOND:
+        said.append(
+            f"forking was {1 / _times(forking, threading):.1f}x slower than "
+            f"threading: it started {forking.processes} processes "
+            f"({forks_per_second:,.0f} per second), one per connection, and a "
+            f"fork costs far more than starting a thread.")
     return said
 
 
@@ -173,7 +194,8 @@ def summary(measurement):
         "p50_ms": m.latency_ms(0.50), "p95_ms": m.latency_ms(0.95),
         "p99_ms": m.latency_ms(0.99), "most_at_once": m.most_at_once,
         "threads": m.threads, "processes": m.processes,
-        "server_cpu_s": m.cpu_seconds, "errors": m.error_count,
+        "server_cpu_s": m.cpu_seconds, "load_average": m.load_average,
+        "errors": m.error_count,
         "unfinished": m.unfinished,
     }
 

@@ -8,6 +8,7 @@ timeline of every model for one number of clients.
 
 from xml.sax.saxutils import escape
 
+from .experiment import REFERENCE
 from .report import model_label
 from .timeline import SERVED, WAITING, timeline_rows
 
@@ -87,7 +88,7 @@ def write_svg(path, measurements, timeline_clients, workload_name):
     y = _bar_chart(shapes, y, "p99 latency (less is better)",
                    measurements, lambda m: m.latency_ms(0.99), "ms")
     for m in measurements:
-        if m.clients == timeline_clients:
+        if m.clients == timeline_clients and m.model != REFERENCE:
             y = _timeline(shapes, y, m)
     document = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y:.0f}" '

@@ -59,8 +59,8 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     loads = [m.load_average for m in measurements if m.load_average is not None]
     if loads:
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "
-            f"{max(loads):.1f} during the runs; above {os.cpu_count()} other "
-            f"programs competed for the cores.")
+            f"{max(loads):.1f} during the runs (above {os.cpu_count()}, "
+            f"programs were waiting for a core).")
     sentences = conclusions(measurements, settings)
     if sentences:
         out("")

@@ -12,6 +12,7 @@ way and driven with the same load, to measure the load generator's
 ceiling.
 """
 
+import math
 import os
 import re
 import resource
@@ -87,8 +88,8 @@ class Measurement:
         """The latency below which *fraction* of the answers came, in ms."""
         if not self.latencies:
             return None
-        index = min(len(self.latencies) - 1,
-                    max(0, round(fraction * len(self.latencies) + 0.5) - 1))
+        rank = math.ceil(round(fraction * len(self.latencies), 9))  # nearest rank
+        index = min(len(self.latencies), max(1, rank)) - 1
         return self.latencies[index] * 1000
 
     @property

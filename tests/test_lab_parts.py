@@ -160,6 +160,6 @@ def test_a_server_that_never_answers_leaves_requests_unfinished():
 
 def test_a_server_that_hangs_up_is_counted():
     with running_server("hello", model="threading") as address:
-        result, _ = run_load(address, 1, b"exit" + b"x" * 60, 5, 0.1, processes=1,
+        result, _ = run_load(address, 1, b"exit\n" + b"x" * 59, 5, 0.1, processes=1,
                              drain=1, lead_time=0)
     assert result.errors == {"ECONNRESET": 1}     # "Welcome!\n", then nothing

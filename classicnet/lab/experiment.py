@@ -23,13 +23,15 @@ import threading
 from dataclasses import dataclass, field
 
 from .load import run_load
-from .reference import LABEL as REFERENCE_LABEL
 from .workloads import MESSAGE_SIZE
 
 __all__ = ["REFERENCE", "LabError", "Measurement", "Settings", "measure",
            "server_command"]
 
+# The asyncio reference server, by its name in --models and in the table.
+# (reference.py is never imported here: it runs as a program of its own.)
 REFERENCE = "asyncio"
+REFERENCE_LABEL = "asyncio (not socketserver)"
 
 # How long a server may take to print its readiness line, or to stop.
 START_TIMEOUT = 10.0

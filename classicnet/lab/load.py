@@ -104,8 +104,12 @@ def run_load(address, clients, message, requests_per_connection, duration,
     if processes == 1:
         results = [run_plan(plans[0])]
     else:
-        with _context().Pool(processes) as pool:
+        pool = _context().Pool(processes)
+        try:
             results = pool.map(run_plan, plans)
+        finally:
+            pool.close()        # let the processes end on their own, not killed
+            pool.join()
     merged = Result()
     for result in results:
         merged.merge(result)

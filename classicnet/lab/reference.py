@@ -11,17 +11,15 @@ generator's own ceiling: a model that comes close to the reference is
 limited by the load generator (or the machine), not by its own design.
 
 The first line on standard output names the address, as classicnet's
-readiness line does.  SIGTERM ends it.
+readiness line does.  SIGTERM ends it (exit status 0).
 """
 
 import asyncio
+import signal
 import socket
 import sys
 
 from ..text import format_address
-
-LABEL = "asyncio (not socketserver)"
-
 
 class EchoProtocol(asyncio.Protocol):
     """asyncio calls these methods as events happen on one connection."""
@@ -37,9 +35,13 @@ async def serve(host, port):
     loop = asyncio.get_running_loop()
     server = await loop.create_server(EchoProtocol, host, port,
                                       backlog=socket.SOMAXCONN, reuse_address=True)
+    stopped = asyncio.Event()
+    loop.add_signal_handler(signal.SIGTERM, stopped.set)
     address = format_address(server.sockets[0].getsockname())
-    print(f"reference: serving echo ({LABEL}) on {address}", flush=True)
-    await server.serve_forever()
+    print(f"reference: serving echo (asyncio, not socketserver) on {address}",
+          flush=True)
+    async with server:
+        await stopped.wait()
 
 
 def main(argv):

@@ -82,6 +82,7 @@ def test_waiting_threads_overlap():
     assert said[0] == ("With 10 client(s), threading served the most requests "
                        "(1,000/s), 10.0x plain.")
     assert said[1].startswith("plain served one connection at a time")
+    assert "so its p99 latency was 10.0 ms against 10.0 ms" not in said[1]
     assert "10.0x faster than plain while using only 0.10 of a core" in said[2]
 
 
@@ -102,7 +103,7 @@ def test_a_busy_machine_is_named_and_many_forks_are_costly():
         made_up("threading", 10, 1000, TOGETHER, cpu=1.0),
         made_up("forking", 10, 300, TOGETHER, cpu=0.8, servers=forks, load=9.0),
     ], settings())
-    assert any("other programs kept this machine busy (load average 9.0" in s
+    assert any("the machine was busy (load average 9.0" in s
                for s in said) == ((__import__("os").cpu_count() or 1) > 1)
     assert any(s.startswith("forking was 3.3x slower than threading: it started "
                             "500 processes (500 per second)") for s in said)
@@ -122,6 +123,21 @@ def test_close_figures_the_pool_the_ceiling_and_errors():
     assert sum(s.startswith("warning: ") for s in said) == 3
     assert said[-1] == ("plain with 10 client(s): 2 error(s) and 1 request(s) still "
                         "unanswered at the end (ECONNRESET).")
+
+
+def test_cheap_answers_make_threading_slower_and_leaders_are_named():
+    said = conclusions([
+        made_up("plain", 10, 1000, SEQUENTIAL, cpu=0.5, latencies=[0.001]),
+        made_up("threading", 10, 500, TOGETHER, cpu=0.7, latencies=[0.0001],
+                servers=[(1, f"t{i}") for i in range(30)]),
+        made_up("pool", 10, 1050, TOGETHER, cpu=0.7),
+    ], settings(pool_size=8))
+    assert said[0] == ("With 10 client(s), pool and plain served the most requests "
+                       "(1,050 and 1,000/s).")
+    assert said[1] == ("plain served one connection at a time (at most 1 at once): "
+                       "the others waited in the listen backlog.")   # pool's p99 is worse
+    assert said[2].startswith("threading was slower than plain (0.50x): each answer "
+                              "costs so little that starting 30 threads")
 
 
 def test_one_client_alone_says_little():

@@ -92,23 +92,25 @@ def _compare(clients, models, settings):
     forking = models.get("forking")
     pool = models.get("pool")
     said = []
-    worst = min(models.values(), key=lambda m: m.rate)
-    if len(models) > 1 and _times(best, worst) < 1.1:
+    leaders = sorted((m for m in models.values() if _times(best, m) < 1.1),
+                     key=lambda m: -m.rate)
+    if len(models) > 1 and len(leaders) == len(models):
         said.append(f"With {clients} client(s), every model served about as many "
-                    f"requests (within 10%: {worst.rate:,.0f} to {best.rate:,.0f}/s).")
+                    f"requests (within 10% of {best.rate:,.0f}/s).")
     elif len(models) > 1:
-        line = f"With {clients} client(s), {best.model} served the most requests " \
-               f"({best.rate:,.0f}/s)"
-        if plain is not None and best is not plain:
+        names = " and ".join(m.model for m in leaders)
+        line = f"With {clients} client(s), {names} served the most requests " \
+               f"({' and '.join(f'{m.rate:,.0f}' for m in leaders)}/s)"
+        if plain is not None and plain not in leaders:
             line += f", {_times(best, plain):.1f}x plain"
         said.append(line + ".")
     if plain is not None and clients > 1 and plain.most_at_once == 1:
-        said.append(
-            f"plain served one connection at a time (at most 1 at once): the "
-            f"others waited in the listen backlog, and its p99 latency was "
-            f"{plain.latency_ms(0.99):,.1f} ms against {best.latency_ms(0.99):,.1f} ms "
-            f"for {best.model}." if best is not plain else
-            "plain served one connection at a time (at most 1 at once).")
+        line = ("plain served one connection at a time (at most 1 at once): the "
+                "others waited in the listen backlog")
+        if best is not plain and best.latency_ms(0.99) < plain.latency_ms(0.99):
+            line += (f", so its p99 latency was {plain.latency_ms(0.99):,.1f} ms "
+                     f"against {best.latency_ms(0.99):,.1f} ms for {best.model}")
+        said.append(line + ".")
     if plain is not None and threading is not None and clients > 1:
         ratio = _times(threading, plain)
         cores = threading.cores
@@ -118,6 +120,12 @@ def _compare(clients, models, settings):
                 f"was {ratio:.1f}x faster than plain while using only {cores:.2f} "
                 f"of a core: its threads spent their time waiting, and a waiting "
                 f"thread (sleep, recv) releases the GIL, so the waits overlap.")
+        elif ratio < 0.8 and threading.most_at_once > 1:
+            said.append(
+                f"threading was slower than plain ({ratio:.2f}x): each answer costs "
+                f"so little that starting {threading.threads or 'many'} threads, one "
+                f"per connection, and handing the GIL from thread to thread cost "
+                f"more than serving clients together saves.")
         elif ratio < 1.2 and threading.most_at_once > 1:
             used = f", using {cores:.2f} core(s) between them" if cores is not None else ""
             said.append(
@@ -159,9 +167,9 @@ def _forking(forking, threading, settings):
             and forking.load_average > cores / 2 and forking.cores >= 0.5:
         said.append(
             f"forking had {forking.most_at_once} processes to run but used only "
-            f"{forking.cores:.2f} cores: other programs kept this machine busy "
-            f"(load average {forking.load_average:.1f} on {cores} cores); "
-            f"on an idle machine its children would use every core.")
+            f"{forking.cores:.2f} cores: the machine was busy (load average "
+            f"{forking.load_average:.1f} on {cores} cores, the load generator and "
+            f"other programs included), so its children could not have every core.")
     forks_per_second = (forking.processes or 0) / forking.duration
     if threading is not None and _times(forking, threading) < 0.8 \
             and forks_per_second >= MANY_FORKS_PER_SECOND:
@@ -179,9 +187,10 @@ def _near_ceiling(clients, models, ceiling):
         if ceiling.rate and m.rate >= CEILING_MARGIN * ceiling.rate:
             said.append(
                 f"warning: {m.model} with {clients} client(s) reached "
-                f"{m.rate / ceiling.rate:.0%} of the load generator's ceiling "
-                f"({ceiling.rate:,.0f} requests/s against the asyncio reference): "
-                f"that figure measures the load generator as much as the server.")
+                f"{m.rate / ceiling.rate:.0%} of the asyncio reference's rate "
+                f"({ceiling.rate:,.0f} requests/s with the same load generator): "
+                f"that close to the ceiling, the figure measures the load generator "
+                f"and the machine as much as the server.")
     return said
 
 

@@ -150,7 +150,7 @@ def _compare(clients, models, settings):
 
 
 # Forks per second above which the cost of forking shows in the figures.
-MANY_FORKS_PER_SECOND = 100
+MANY_FORKS_PER_SECOND = 20
 
 
 def _forking(forking, threading, settings):

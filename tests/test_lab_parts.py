@@ -101,12 +101,26 @@ def test_a_busy_machine_is_named_and_many_forks_are_costly():
     forks = [(pid, "s") for pid in range(500)]
     said = conclusions([
         made_up("threading", 10, 1000, TOGETHER, cpu=1.0),
-        made_up("forking", 10, 300, TOGETHER, cpu=0.8, servers=forks, load=9.0),
+        made_up("forking", 10, 300, TOGETHER, cpu=0.8, servers=forks, load=9.0,
+                latencies=[0.002]),
     ], settings())
     assert any("the machine was busy (load average 9.0" in s
                for s in said) == ((__import__("os").cpu_count() or 1) > 1)
     assert any(s.startswith("forking was 3.3x slower than threading: it started "
                             "500 processes (500 per second)") for s in said)
+
+
+def test_a_waiting_server_does_not_blame_the_machine_and_max_children_is_named():
+    forks = [(pid, "s") for pid in range(500)]
+    said = conclusions([
+        made_up("threading", 10, 1000, TOGETHER, cpu=0.1),
+        made_up("forking", 10, 300, TOGETHER, cpu=0.3, servers=forks, load=9.0,
+                latencies=[0.010]),
+    ], settings(max_children=2))
+    assert not any("the machine was busy" in s for s in said)
+    assert not any("a fork costs" in s for s in said)
+    assert ("forking served at most 2 connections at once: max_children is 2, so "
+            "the other clients waited for a child to finish.") in said
 
 
 def test_close_figures_the_pool_the_ceiling_and_errors():

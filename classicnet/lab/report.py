@@ -9,6 +9,7 @@ make a CPU-bound server faster, processes that used more than one core).
 import csv
 import json
 import os
+import socketserver
 
 from .experiment import REFERENCE, REFERENCE_LABEL
 
@@ -153,9 +154,24 @@ def _compare(clients, models, settings):
 MANY_FORKS_PER_SECOND = 20
 
 
+def _computing(m):
+    """True when the server spent, per answer, at least half the time of the
+    fastest answer on the CPU: it was computing rather than waiting."""
+    if not (m.cpu_seconds and m.requests and m.latencies):
+        return False
+    return m.cpu_seconds / m.requests >= 0.5 * m.latencies[0]
+
+
 def _forking(forking, threading, settings):
     said = []
     cores = os.cpu_count() or 1
+    limit = settings.max_children or socketserver.ForkingMixIn.max_children
+    limited = forking.clients > limit
+    if limited:
+        said.append(
+            f"forking served at most {forking.most_at_once} connections at once: "
+            f"max_children is {limit}, so the other clients waited for a child "
+            f"to finish.")
     if forking.cores >= 1.3:
         said.append(
             f"forking used {forking.cores:.2f} cores: each child process has its "
@@ -163,15 +179,15 @@ def _forking(forking, threading, settings):
             f"on every core"
             + (f" ({_times(forking, threading):.1f}x threading)."
                if threading is not None else "."))
-    elif cores > 1 and forking.most_at_once > 1 and forking.load_average is not None \
-            and forking.load_average > cores / 2 and forking.cores >= 0.5:
+    elif cores > 1 and forking.most_at_once > 1 and _computing(forking) \
+            and forking.load_average is not None and forking.load_average > cores / 2:
         said.append(
             f"forking had {forking.most_at_once} processes to run but used only "
             f"{forking.cores:.2f} cores: the machine was busy (load average "
             f"{forking.load_average:.1f} on {cores} cores, the load generator and "
             f"other programs included), so its children could not have every core.")
     forks_per_second = (forking.processes or 0) / forking.duration
-    if threading is not None and _times(forking, threading) < 0.8 \
+    if threading is not None and _times(forking, threading) < 0.8 and not limited \
             and forks_per_second >= MANY_FORKS_PER_SECOND:
         said.append(
             f"forking was {1 / _times(forking, threading):.1f}x slower than "

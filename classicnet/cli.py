@@ -24,7 +24,7 @@ import os
 import socket
 import sys
 
-from . import __version__, lab, launcher, registry, servers
+from . import __version__, launcher, registry, servers
 from .errors import UsageError
 from .text import printable
 
@@ -275,6 +275,7 @@ def help_command(argv):
 
 def lab_command(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
+    from . import lab       # only here: serving a handler never needs it
     models = [*servers.MODELS]
     parser = argparse.ArgumentParser(
         prog=f"{PROG} lab",

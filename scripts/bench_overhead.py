@@ -24,6 +24,7 @@ A ratio of 1.00 means no measurable cost; the target is at least 0.95.
 
 import argparse
 import os
+import resource
 import shutil
 import socket
 import socketserver
@@ -72,8 +73,24 @@ def start(command, pin):
     return process, (host, int(port))
 
 
+def cpu_of(pid):
+    """CPU seconds the process has used so far (Linux /proc), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def one_run(kind, model, connections, duration, pin):
-    """Requests per second of one server under one load."""
+    """Requests per second of one server under one load, and the server's
+    CPU microseconds per request (children included, start-up excluded)."""
     if kind == "classicnet":
         command = [sys.executable, "-m", "classicnet", "echo", f"--{model}",
                    "--port", "0", "-q"]
@@ -81,16 +98,22 @@ def one_run(kind, model, connections, duration, pin):
         command = [sys.executable, os.path.abspath(__file__), "--bare", model]
     process, address = start(command, pin)
     try:
+        start_up = cpu_of(process.pid)
         result, _ = run_load(address, connections, MESSAGE, REQUESTS_PER_CONNECTION,
                              duration, processes=1 if pin else None, drain=2.0)
     finally:
+        before = children_cpu()
         process.terminate()
         process.wait()
         process.stdout.close()
     if result.errors or result.unfinished:
         print(f"  note: {kind} {model} {connections}: errors {result.errors}, "
               f"unfinished {result.unfinished}", flush=True)
-    return result.completed / duration
+    answered = len(result.latencies)
+    cpu = None
+    if start_up is not None and answered:
+        cpu = (children_cpu() - before - start_up) / answered * 1e6
+    return result.completed / duration, cpu
 
 
 def compare(model, connections, runs, duration):
@@ -100,17 +123,23 @@ def compare(model, connections, runs, duration):
         everywhere = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {0})
     rates = {"classicnet": [], "bare": []}
+    cpus = {"classicnet": [], "bare": []}
     try:
         for number in range(runs):
             order = ("classicnet", "bare") if number % 2 == 0 else ("bare", "classicnet")
             for kind in order:
-                rates[kind].append(one_run(kind, model, connections, duration, pin))
+                rate, cpu = one_run(kind, model, connections, duration, pin)
+                rates[kind].append(rate)
+                if cpu is not None:
+                    cpus[kind].append(cpu)
     finally:
         if pin:
             os.sched_setaffinity(0, everywhere)
     medians = {kind: statistics.median(values) for kind, values in rates.items()}
     ratio = medians["classicnet"] / medians["bare"] if medians["bare"] else float("nan")
-    return medians, ratio, pin, rates
+    cpu = {kind: statistics.median(values) if values else float("nan")
+           for kind, values in cpus.items()}
+    return medians, ratio, pin, rates, cpu
 
 
 def main(argv=None):
@@ -129,19 +158,24 @@ def main(argv=None):
           f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per "
           f"connection; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print("ratio: classicnet's median requests/s over bare's.  cpu us/req: the "
+          "server's CPU time per answered request (median), which a busy machine "
+          "disturbs far less than requests/s.")
     print(f"{'model':<10} {'conns':>5} {'classicnet req/s':>17} {'bare req/s':>11} "
-          f"{'ratio':>6}  pinned  runs (classicnet | bare)", flush=True)
+          f"{'ratio':>6}  {'cpu us/req (cn/bare)':>20}  pinned  "
+          f"runs (classicnet | bare)", flush=True)
     worst = float("inf")
     for model in models:
         for connections in counts:
-            medians, ratio, pin, rates = compare(model, connections, args.runs,
-                                                 args.duration)
+            medians, ratio, pin, rates, cpu = compare(model, connections, args.runs,
+                                                      args.duration)
             worst = min(worst, ratio)
             runs = " ".join(f"{r:.0f}" for r in rates["classicnet"]) + " | " + \
                 " ".join(f"{r:.0f}" for r in rates["bare"])
+            cpu_text = f"{cpu['classicnet']:.1f}/{cpu['bare']:.1f}"
             print(f"{model:<10} {connections:>5} {medians['classicnet']:>17,.0f} "
-                  f"{medians['bare']:>11,.0f} {ratio:>6.2f}  {'yes' if pin else 'no':<6}  "
-                  f"{runs}", flush=True)
+                  f"{medians['bare']:>11,.0f} {ratio:>6.2f}  {cpu_text:>20}  "
+                  f"{'yes' if pin else 'no':<6}  {runs}", flush=True)
     print(f"lowest ratio: {worst:.2f} (target: at least 0.95); load average now "
           f"{os.getloadavg()[0]:.1f}")
     return 0

@@ -24,7 +24,6 @@ A ratio of 1.00 means no measurable cost; the target is at least 0.95.
 
 import argparse
 import os
-import resource
 import shutil
 import socket
 import socketserver
@@ -74,18 +73,16 @@ def start(command, pin):
 
 
 def cpu_of(pid):
-    """CPU seconds the process has used so far (Linux /proc), or None."""
+    """CPU seconds a process and its reaped children have used so far (Linux
+    /proc), or None.  Read while the server runs, so that neither start-up
+    nor shutting down (classicnet stops gracefully, bare socketserver is
+    killed by SIGTERM) is counted."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    return sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def one_run(kind, model, connections, duration, pin):
@@ -98,11 +95,11 @@ def one_run(kind, model, connections, duration, pin):
         command = [sys.executable, os.path.abspath(__file__), "--bare", model]
     process, address = start(command, pin)
     try:
-        start_up = cpu_of(process.pid)
+        before = cpu_of(process.pid)
         result, _ = run_load(address, connections, MESSAGE, REQUESTS_PER_CONNECTION,
                              duration, processes=1 if pin else None, drain=2.0)
+        after = cpu_of(process.pid)
     finally:
-        before = children_cpu()
         process.terminate()
         process.wait()
         process.stdout.close()
@@ -111,8 +108,8 @@ def one_run(kind, model, connections, duration, pin):
               f"unfinished {result.unfinished}", flush=True)
     answered = len(result.latencies)
     cpu = None
-    if start_up is not None and answered:
-        cpu = (children_cpu() - before - start_up) / answered * 1e6
+    if before is not None and after is not None and answered:
+        cpu = (after - before) / answered * 1e6
     return result.completed / duration, cpu
 
 

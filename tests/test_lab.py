@@ -6,7 +6,6 @@ checked for their shape and their consistency, never for their size.
 
 import csv
 import json
-import os
 import xml.etree.ElementTree as ElementTree
 
 import pytest
@@ -181,7 +180,6 @@ def test_the_timeline_shows_the_smallest_crowd(counts, chosen):
 
 
 def test_requests_per_connection_default_to_the_workloads():
-    assert settings("echo").requests == 100
-    assert settings("churn").requests == 1
-    assert settings("slow", requests_per_connection=7).requests == 7
-    assert os.path.basename(__file__) == "test_lab.py"
+    assert settings("echo").per_connection == 100
+    assert settings("churn").per_connection == 1
+    assert settings("slow", requests_per_connection=7).per_connection == 7

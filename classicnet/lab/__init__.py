@@ -28,7 +28,7 @@ from .svg import write_svg
 from .timeline import draw_timeline
 from .workloads import WORKLOADS
 
-__all__ = ["LabError", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
+__all__ = ["LabError", "Measurement", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
 
 
 def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
@@ -40,7 +40,7 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     out = out or functools.partial(print, flush=True)
     workload = settings.workload
     out(f"classicnet lab: workload {workload.name} ({workload.description}); "
-        f"{settings.requests} request(s) per connection; "
+        f"{settings.per_connection} request(s) per connection; "
         f"{settings.duration:g} s per run")
     out(machine_line())
     measurements = []

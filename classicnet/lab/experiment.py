@@ -61,7 +61,8 @@ class Settings:
     ceiling: bool = True
 
     @property
-    def requests(self):
+    def per_connection(self):
+        """Requests each connection makes: as asked, or the workload's."""
         return self.requests_per_connection or self.workload.requests_per_connection
 
 
@@ -152,7 +153,7 @@ def measure(model, clients, settings):
     try:
         cpu_before = server.cpu_seconds()
         result, start = run_load(
-            server.address, clients, b"x" * MESSAGE_SIZE, settings.requests,
+            server.address, clients, b"x" * MESSAGE_SIZE, settings.per_connection,
             settings.duration, processes=settings.processes)
     finally:
         cpu_after_load = _children_cpu()

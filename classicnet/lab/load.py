@@ -80,6 +80,7 @@ class Connection:
         self.first_answer = None
         self.closed = None
         self.requests = 0
+        self.state = "connecting"       # then "sending" or "receiving"
         self.unsent = b""
         self.answer = bytearray()
 
@@ -150,7 +151,6 @@ def _connect(connection, selector, result):
     if code not in (0, errno.EINPROGRESS, errno.EWOULDBLOCK):
         _fail(connection, selector, result, errno.errorcode.get(code, str(code)))
         return
-    connection.state = "connecting"
     selector.register(connection.sock, selectors.EVENT_WRITE, connection)
 
 

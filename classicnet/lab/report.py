@@ -232,7 +232,7 @@ def write_json(path, measurements, settings, sentences):
             "workload": settings.workload.name, "models": settings.models,
             "clients": settings.client_counts, "duration_s": settings.duration,
             "delay_ms": settings.delay, "cost_ms": settings.cost,
-            "requests_per_connection": settings.requests,
+            "requests_per_connection": settings.per_connection,
             "pool_size": settings.pool_size, "max_children": settings.max_children,
         },
         "measurements": [

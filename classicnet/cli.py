@@ -328,6 +328,8 @@ def lab_command(argv):
         lab.run_lab(settings, svg=args.svg, json_path=args.json, csv_path=args.csv)
     except lab.LabError as error:
         return fail(error, 1)
+    except OSError as error:
+        return fail(f"cannot write {error.filename}: {error.strerror}", 1)
     return 0
 
 

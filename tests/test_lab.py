@@ -143,6 +143,15 @@ def test_a_server_that_cannot_start_is_one_line_and_status_1(capsys):
     assert len(error.splitlines()) == 1
 
 
+def test_a_file_that_cannot_be_written_is_one_line_and_status_1(capsys, tmp_path):
+    missing = tmp_path / "no such folder" / "lab.csv"
+    status = cli.main(["lab", "--clients", "1", "--models", "plain", "--duration", "0.1",
+                       "--processes", "1", "--no-ceiling", "--csv", str(missing)])
+    assert status == 1
+    assert capsys.readouterr().err == (f"classicnet: cannot write {missing}: "
+                                       "No such file or directory\n")
+
+
 def settings(workload, **more):
     return Settings(workload=WORKLOADS[workload], models=["plain"], client_counts=[1],
                     **more)

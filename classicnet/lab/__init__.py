@@ -35,9 +35,29 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
             timeline_width=60, timeline_rows=20):
     """Run every experiment *settings* asks for, print the report, write files.
 
-    Returns the list of ``Measurement`` objects.
+    *out* prints one line (``print`` by default).  Returns the list of
+    ``Measurement`` objects.
     """
     out = out or functools.partial(print, flush=True)
+    measurements = measure_all(settings, out)
+    sentences = conclusions(measurements, settings)
+    chosen = timeline_clients(settings.client_counts)
+    print_report(measurements, sentences, out)
+    print_timelines(measurements, chosen, out, timeline_width, timeline_rows)
+    files = ((svg, lambda path: write_svg(path, measurements, chosen,
+                                          settings.workload.name)),
+             (json_path, lambda path: write_json(path, measurements, settings,
+                                                 sentences)),
+             (csv_path, lambda path: write_csv(path, measurements)))
+    for path, write in files:
+        if path:
+            write(path)
+            out(f"wrote {path}")
+    return measurements
+
+
+def measure_all(settings, out):
+    """Step 1: the ceiling, then every model, for each number of clients."""
     workload = settings.workload
     out(f"classicnet lab: workload {workload.name} ({workload.description}); "
         f"{settings.per_connection} request(s) per connection; "
@@ -49,6 +69,11 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
         for model in runs:
             out(f"  measuring {model} with {clients} client(s)...")
             measurements.append(measure(model, clients, settings))
+    return measurements
+
+
+def print_report(measurements, sentences, out):
+    """Step 2: the table, what its columns mean, and what the numbers show."""
     out("")
     for line in format_table(measurements):
         out(line)
@@ -61,29 +86,22 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "
             f"{max(loads):.1f} during the runs (above {os.cpu_count()}, "
             f"programs were waiting for a core).")
-    sentences = conclusions(measurements, settings)
     if sentences:
         out("")
         out("What the numbers show:")
         for sentence in sentences:
             out("- " + sentence)
-    chosen = timeline_clients(settings.client_counts)
+
+
+def print_timelines(measurements, clients, out, width, rows):
+    """Step 3: the timeline of every model (not the reference) for *clients*."""
     out("")
     out("Timeline ('.' connected and waiting, '#' being served):")
     for m in measurements:
-        if m.clients == chosen and m.model != REFERENCE:
+        if m.clients == clients and m.model != REFERENCE:
             out("")
-            for line in draw_timeline(m, timeline_width, timeline_rows):
+            for line in draw_timeline(m, width, rows):
                 out(line)
-    for path, write in ((svg, lambda p: write_svg(p, measurements, chosen,
-                                                  workload.name)),
-                        (json_path, lambda p: write_json(p, measurements, settings,
-                                                         sentences)),
-                        (csv_path, lambda p: write_csv(p, measurements))):
-        if path:
-            write(path)
-            out(f"wrote {path}")
-    return measurements
 
 
 def machine_line():

@@ -97,6 +97,34 @@ def test_computing_threads_do_not_overlap_but_processes_do():
                for s in said)
 
 
+def test_processes_in_parallel_on_a_busy_machine():
+    said = conclusions([
+        made_up("threading", 10, 100, TOGETHER, cpu=1.0),
+        made_up("forking", 10, 125, TOGETHER, cpu=1.3, load=2.0, latencies=[0.005]),
+    ], settings())
+    line = next(s for s in said if s.startswith("forking used 1.30 cores"))
+    if (__import__("os").cpu_count() or 1) == 2:
+        assert line.endswith("(1.2x threading).  It did not get all 2 cores: the "
+                             "machine was busy (load average 2.0 on 2 cores, the load "
+                             "generator and other programs included).")
+
+
+def test_cores_spent_on_forking_are_not_called_parallel_computing():
+    forks = [(pid, "s") for pid in range(800)]
+    said = conclusions([
+        made_up("threading", 10, 1600, TOGETHER, cpu=0.8),
+        made_up("forking", 10, 400, TOGETHER, cpu=1.4, servers=forks),
+    ], settings())
+    assert not any(s.startswith("forking used") for s in said)
+    assert any(s.startswith("forking was 4.0x slower than threading") for s in said)
+
+
+def test_a_pool_that_was_never_full_is_not_said_to_queue():
+    said = conclusions([made_up("plain", 10, 100, SEQUENTIAL),
+                        made_up("pool", 10, 100, TOGETHER)], settings(pool_size=4))
+    assert not any(s.startswith("the pool served") for s in said)
+
+
 def test_a_busy_machine_is_named_and_many_forks_are_costly():
     forks = [(pid, "s") for pid in range(500)]
     said = conclusions([

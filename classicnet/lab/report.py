@@ -136,7 +136,8 @@ def _compare(clients, models, settings):
                 f"process compute one at a time.")
     if forking is not None and clients > 1 and forking.cores is not None:
         said += _forking(forking, threading, settings)
-    if pool is not None and clients > settings.pool_size:
+    if pool is not None and clients > settings.pool_size \
+            and pool.most_at_once >= settings.pool_size:
         said.append(
             f"the pool served at most {pool.most_at_once} connections at once with "
             f"{pool.threads or settings.pool_size} threads ({settings.pool_size} "
@@ -149,6 +150,9 @@ def _compare(clients, models, settings):
             f"the pool reused {pool.threads}.")
     return said
 
+
+# CPU seconds per second from which a server clearly used more than one core.
+MORE_THAN_ONE_CORE = 1.15
 
 # Forks per second above which the cost of forking shows in the figures.
 MANY_FORKS_PER_SECOND = 20
@@ -172,20 +176,25 @@ def _forking(forking, threading, settings):
             f"forking served at most {forking.most_at_once} connections at once: "
             f"max_children is {limit}, so the other clients waited for a child "
             f"to finish.")
-    if forking.cores >= 1.3:
-        said.append(
-            f"forking used {forking.cores:.2f} cores: each child process has its "
-            f"own interpreter and its own GIL, so children compute in parallel "
-            f"on every core"
-            + (f" ({_times(forking, threading):.1f}x threading)."
-               if threading is not None else "."))
-    elif cores > 1 and forking.most_at_once > 1 and _computing(forking) \
-            and forking.load_average is not None and forking.load_average > cores / 2:
+    faster = threading is None or forking.rate > threading.rate
+    busy = cores > 1 and forking.most_at_once > 1 and _computing(forking) \
+        and forking.load_average is not None and forking.load_average > cores / 2
+    why_busy = (f"the machine was busy (load average {forking.load_average:.1f} on "
+                f"{cores} cores, the load generator and other programs included)"
+                if busy else "")
+    if forking.cores >= MORE_THAN_ONE_CORE and faster:
+        line = (f"forking used {forking.cores:.2f} cores: each child process has its "
+                f"own interpreter and its own GIL, so children compute in parallel"
+                + (f" ({_times(forking, threading):.1f}x threading)."
+                   if threading is not None else "."))
+        if busy and forking.cores < cores - 0.2:
+            line += f"  It did not get all {cores} cores: {why_busy}."
+        said.append(line)
+    elif busy and forking.cores < MORE_THAN_ONE_CORE:
         said.append(
             f"forking had {forking.most_at_once} processes to run but used only "
-            f"{forking.cores:.2f} cores: the machine was busy (load average "
-            f"{forking.load_average:.1f} on {cores} cores, the load generator and "
-            f"other programs included), so its children could not have every core.")
+            f"{forking.cores:.2f} cores: {why_busy}, so its children could not "
+            f"have every core.")
     forks_per_second = (forking.processes or 0) / forking.duration
     if threading is not None and _times(forking, threading) < 0.8 and not limited \
             and forks_per_second >= MANY_FORKS_PER_SECOND:

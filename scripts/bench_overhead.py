@@ -34,8 +34,6 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from classicnet.lab.load import run_load  # noqa: E402
-
 MESSAGE = b"x" * 64
 REQUESTS_PER_CONNECTION = 100
 BARE_CLASSES = {"plain": "TCPServer", "threading": "ThreadingTCPServer",
@@ -87,6 +85,8 @@ def cpu_of(pid):
 def one_run(kind, model, connections, duration, pin):
     """Requests per second of one server under one load, and the server's
     CPU microseconds per request (children included, start-up excluded)."""
+    # Imported here, so that the bare server's process imports nothing of it.
+    from classicnet.lab.load import run_load
     if kind == "classicnet":
         command = [sys.executable, "-m", "classicnet", "echo", f"--{model}",
                    "--port", "0", "-q"]
@@ -147,7 +147,7 @@ def main(argv=None):
     parser.add_argument("--bare", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
-        return serve_bare(args.bare)
+        return serve_bare(args.bare)    # a process with nothing else imported
     models = args.models.split(",")
     counts = [int(n) for n in args.connections.split(",")]
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
@@ -155,8 +155,8 @@ def main(argv=None):
           f"connection; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     print("ratio: classicnet's median requests/s over bare's.  cpu us/req: the "
-          "server's CPU time per answered request (median), which a busy machine "
-          "disturbs far less than requests/s.")
+          "server's CPU time per answered request (median; children included, "
+          "start-up and stop excluded), which a busy machine disturbs far less.")
     print(f"{'model':<10} {'conns':>5} {'classicnet req/s':>17} {'bare req/s':>11} "
           f"{'ratio':>6}  {'cpu us/req (cn/bare)':>20}  pinned  "
           f"runs (classicnet | bare)", flush=True)

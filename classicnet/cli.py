@@ -71,10 +71,12 @@ def serve_command(argv):
     """Build the server the command line asks for and serve until a signal."""
     args, handler_settings = parse_server_args(argv)
     configure_logging(args.verbose - args.quiet)
+    model_settings = {dest: getattr(args, dest) for dest in servers.MODEL_SETTINGS
+                      if getattr(args, dest) is not None}
     try:
         server = launcher.build_server(
             args.handler, model=args.model, transport=args.transport,
-            host=args.host, port=args.port, **handler_settings)
+            host=args.host, port=args.port, **handler_settings, **model_settings)
     except socket.gaierror as error:
         raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
     except OSError as error:
@@ -108,6 +110,8 @@ def parse_server_args(argv):
         parser.error("name a handler (see 'classicnet list')")
     if loading.is_spec(args.handler):
         args.handler = entry.handlers[entry.default_transport]
+    if args.pool_size is not None:
+        args.model = "pool"
     settings = {option.dest: getattr(args, option.dest) for option in entry.options}
     return args, settings
 
@@ -146,8 +150,15 @@ def build_server_parser(entry=None, add_help=True):
     models = parser.add_argument_group("concurrency model (default: --plain)")
     exclusive = models.add_mutually_exclusive_group()
     for model, description in servers.MODELS.items():
+        if model == "pool":     # the one model flag that takes a number
+            exclusive.add_argument("--pool", dest="pool_size", type=count,
+                                   metavar="N", help=description + ", N of them")
+            continue
         exclusive.add_argument(f"--{model}", dest="model", action="store_const",
                                const=model, help=description)
+    models.add_argument("--max-children", type=count, metavar="N",
+                        help="with --forking: serve at most N clients at once "
+                             "(default: socketserver's 40)")
     parser.set_defaults(model="plain")
 
     network = parser.add_argument_group("network")
@@ -209,6 +220,18 @@ def port_number(text):
         raise argparse.ArgumentTypeError(f"port must be a number from 0 to 65535, "
                                          f"not {text!r}")
     return port
+
+
+def count(text):
+    """argparse type: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, "
+                                         f"not {text!r}")
+    return value
 
 
 def seconds(text):
@@ -445,6 +468,89 @@ def new_command(argv):
     print(f"run it:   python -m classicnet {handler_path}:{cls}")
     print(f"test it:  python -m pytest {test_path}")
     return 0
+# --- python -m classicnet lab ... -----------------------------------------
+
+def lab_command(argv):
+    """Compare the concurrency models under load: a table, sentences, a timeline."""
+    from . import lab       # only here: serving a handler never needs it
+    models = [*servers.MODELS]
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} lab",
+        description="Run the same workload under several concurrency models, "
+                    "measure them side by side, and say what the numbers show.",
+        epilog="workloads:\n" + "\n".join(
+            f"  {w.name:<6} {w.description}" for w in lab.WORKLOADS.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workload", choices=lab.WORKLOADS, default="echo",
+                        help="what every request costs the server (default: echo)")
+    parser.add_argument("--clients", type=comma_list(count), default=[1, 10, 100],
+                        metavar="N,N,...", help="numbers of clients at once "
+                        "(default: 1,10,100)")
+    parser.add_argument("--models", type=comma_list(str, models),
+                        default=["plain", "threading", "forking", "pool"],
+                        metavar="M,M,...", help=f"models to compare, from: "
+                        f"{', '.join(models)} (default: plain,threading,forking,pool)")
+    parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
+                        help="seconds of load per model and number of clients "
+                             "(default: %(default)s)")
+    parser.add_argument("--delay", type=float, metavar="MS",
+                        help="slow: milliseconds each answer waits (default: 10)")
+    parser.add_argument("--cost", type=float, metavar="MS",
+                        help="work: milliseconds of CPU per answer (default: 5)")
+    parser.add_argument("--requests", type=count, metavar="N",
+                        help="requests per connection (default: the workload's)")
+    parser.add_argument("--pool", type=count, default=4, metavar="N",
+                        help="worker threads of the pool model (default: %(default)s)")
+    parser.add_argument("--max-children", type=count, metavar="N",
+                        help="processes at once for forking (default: socketserver's 40)")
+    parser.add_argument("--processes", type=count, metavar="N",
+                        help="load generator processes (default: one per core)")
+    parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
+                        help="skip measuring the load generator against the "
+                             "asyncio reference")
+    parser.add_argument("--svg", metavar="FILE", help="write the charts and timelines")
+    parser.add_argument("--json", metavar="FILE", help="write every measurement")
+    parser.add_argument("--csv", metavar="FILE", help="write the table")
+    args = parser.parse_args(argv)
+    if "forking" in args.models and not hasattr(os, "fork"):
+        raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
+                         "does not have; leave it out of --models")
+    settings = lab.Settings(
+        workload=lab.WORKLOADS[args.workload], models=args.models,
+        client_counts=args.clients, duration=args.duration, delay=args.delay,
+        cost=args.cost, requests_per_connection=args.requests,
+        pool_size=args.pool, max_children=args.max_children,
+        processes=args.processes, ceiling=args.ceiling)
+    try:
+        lab.run_lab(settings, svg=args.svg, json_path=args.json, csv_path=args.csv)
+    except lab.LabError as error:
+        return fail(error, 1)
+    except OSError as error:
+        return fail(f"cannot write {error.filename}: {error.strerror}", 1)
+    return 0
+
+
+def comma_list(item_type, choices=None):
+    """argparse type: ``1,10,100`` -> ``[1, 10, 100]``, each item checked."""
+    def parse(text):
+        items = [item_type(part.strip()) for part in text.split(",") if part.strip()]
+        if not items:
+            raise argparse.ArgumentTypeError(
+                f"expected a comma-separated list, not {text!r}")
+        for item in items:
+            if choices is not None and item not in choices:
+                raise argparse.ArgumentTypeError(
+                    f"{item!r} is not one of: {', '.join(choices)}")
+        return items
+    return parse
+
+
+def positive_seconds(text):
+    """argparse type: a duration in seconds, more than zero."""
+    value = seconds(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError(f"expected seconds (more than 0), not {text!r}")
+    return value
 
 
 # The tool words; each takes the rest of the command line.
@@ -453,6 +559,7 @@ TOOLS = {
     "help": help_command,
     "client": client_command,
     "new": new_command,
+    "lab": lab_command,
 }
 
 assert set(TOOLS) <= registry.COMMAND_WORDS

@@ -86,12 +86,16 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     """Create, bind and activate a server for *handler*; do not serve yet.
 
     *settings* are the handler's options (``delay=5``), stored on the server
-    as attributes; options not given take their defaults.  Raises
-    ``UsageError`` for a wrong name, model, transport or setting, and
-    ``OSError`` when the address cannot be bound.
+    as attributes; options not given take their defaults.  Settings named in
+    ``servers.MODEL_SETTINGS`` (``pool_size=4``, ``max_children=8``) belong to
+    the model instead and are stored the same way.  Raises ``UsageError``
+    for a wrong name, model, transport or setting, and ``OSError`` when the
+    address cannot be bound.
     """
     name, handler_class, transport = resolve_handler(handler, transport)
     server_class = servers.server_class(model, transport)
+    model_settings = {key: settings.pop(key) for key in list(settings)
+                      if key in servers.MODEL_SETTINGS}
     options = {option.dest: option for option in registry.options_of(handler_class)}
     unknown = sorted(set(settings) - set(options))
     if unknown:
@@ -100,6 +104,7 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     server = server_class((host, port), handler_class)
     try:
         server.handler_name, server.model, server.transport = name, model, transport
+        servers.configure_model(server, model, model_settings)
         for dest, option in options.items():
             setattr(server, dest, settings.get(dest, option.default))
         prepare = getattr(handler_class, "prepare_server", None)

@@ -24,6 +24,8 @@ is ``SERVER_CLASSES``::
     forking     a new process (socketserver.ForkingMixIn),    a fork per client;
                 at most max_children at once, later ones      uses every core, shares
                 wait                                          no memory
+    pool        one of pool_size threads started once         bounded threads; the
+                (ThreadPoolMixIn, below); later ones wait     GIL shares one core
 
 The settings classicnet chooses, and why:
 
@@ -52,6 +54,7 @@ without a traceback.
 
 import logging
 import os
+import queue
 import signal
 import socket
 import socketserver
@@ -62,7 +65,10 @@ import time
 from .errors import UsageError
 from .text import format_address
 
-__all__ = ["MODELS", "SERVER_CLASSES", "server_class", "address_family"]
+__all__ = [
+    "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "ThreadPoolMixIn",
+    "address_family", "configure_model", "server_class",
+]
 
 log = logging.getLogger("classicnet.server")
 
@@ -197,10 +203,90 @@ class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 
 
+class ThreadPoolMixIn:
+    """Mix-in class to handle each request in one of ``pool_size`` worker threads.
+
+    socketserver has no such mix-in.  ThreadingMixIn starts a thread per
+    client, without limit; a pool starts ``pool_size`` threads once and
+    reuses them.  Requests wait in a queue until a worker is free, so at
+    most ``pool_size`` clients are served at once and the others wait their
+    turn, already connected (a limit on threads, memory and load).
+
+    Class variables that may be overridden: ``pool_size``,
+    ``daemon_threads``, ``block_on_close``.
+    """
+
+    # How many requests are served at once; the launcher may set it per
+    # server (build_server(..., pool_size=8), or --pool 8).
+    pool_size = 8
+    # As in ThreadingMixIn: daemon workers never keep the program alive, and
+    # server_close() waits for them only if block_on_close is true.
+    daemon_threads = True
+    block_on_close = False
+
+    _workers = ()
+
+    def process_request(self, request, client_address):
+        """Queue the request for the next free worker; start the workers first."""
+        if not self._workers:
+            self._start_workers()
+        self._waiting_requests.put((request, client_address))
+
+    def _start_workers(self):
+        # Started with the first request rather than in __init__, so that
+        # pool_size may still be changed after the server was built.
+        self._waiting_requests = queue.SimpleQueue()
+        self._workers = [
+            threading.Thread(target=self._work, daemon=self.daemon_threads,
+                             name=f"classicnet-pool-{number}")
+            for number in range(1, self.pool_size + 1)]
+        for worker in self._workers:
+            worker.start()
+
+    def _work(self):
+        """A worker's life: serve queued requests until a None says stop."""
+        while True:
+            item = self._waiting_requests.get()
+            if item is None:
+                return
+            self.process_request_thread(*item)
+
+    def process_request_thread(self, request, client_address):
+        """Serve one request in a worker thread; the same as in ThreadingMixIn."""
+        try:
+            self.finish_request(request, client_address)
+        except Exception:
+            self.handle_error(request, client_address)
+        finally:
+            self.shutdown_request(request)
+
+    def server_close(self):
+        """Close the socket, and let each worker end after the requests queued
+        before it."""
+        super().server_close()
+        for _ in self._workers:
+            self._waiting_requests.put(None)
+        if self.block_on_close:
+            for worker in self._workers:
+                worker.join()
+
+
+class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
+class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
+
+
 MODELS = {
     "plain": "one client at a time; the others wait in the listen backlog",
     "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
     "forking": "a new process for each client (socketserver.ForkingMixIn)",
+    "pool": "a fixed pool of threads that take turns (ThreadPoolMixIn)",
+}
+
+# Settings of a model rather than of a handler: the server attribute each
+# one sets, and the model that has it.  Both are counts of at least 1.
+MODEL_SETTINGS = {
+    "pool_size": "pool",          # worker threads (ThreadPoolMixIn)
+    "max_children": "forking",    # processes at once (socketserver.ForkingMixIn)
 }
 
 SERVER_CLASSES = {
@@ -208,6 +294,8 @@ SERVER_CLASSES = {
     ("plain", "udp"): UDPServer,
     ("threading", "tcp"): ThreadingTCPServer,
     ("threading", "udp"): ThreadingUDPServer,
+    ("pool", "tcp"): ThreadPoolTCPServer,
+    ("pool", "udp"): ThreadPoolUDPServer,
 }
 
 
@@ -256,6 +344,21 @@ if hasattr(os, "fork"):
 
     SERVER_CLASSES[("forking", "tcp")] = ForkingTCPServer
     SERVER_CLASSES[("forking", "udp")] = ForkingUDPServer
+
+
+def configure_model(server, model, settings):
+    """Set the model's own *settings* (``{"pool_size": 4}``) on *server*.
+
+    Raises UsageError for a setting of another model or a count below 1.
+    """
+    for name, value in settings.items():
+        owner = MODEL_SETTINGS.get(name)
+        if owner != model:
+            raise UsageError(f"{name} is a setting of the {owner} model, not of {model}")
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise UsageError(f"{name} must be a whole number of at least 1, "
+                             f"not {value!r}")
+        setattr(server, name, value)
 
 
 def server_class(model, transport):

@@ -7,7 +7,8 @@ wait for a newline; datagram (UDP) handlers answer each datagram whole and
 never answer an empty one.
 """
 
-from . import chargen, chat, daytime, discard, echo, files, hello, reply, timeserver, upper
+from . import (chargen, chat, daytime, discard, echo, files, hello, reply, slow,
+               timeserver, upper, who, work)
 
 __all__ = ["chargen", "chat", "daytime", "discard", "echo", "files", "hello", "reply",
-           "timeserver", "upper"]
+           "slow", "timeserver", "upper", "who", "work"]

@@ -1,0 +1,42 @@
+"""slow: echo that waits ``--delay`` milliseconds before each answer, on TCP and UDP.
+
+A stand-in for an I/O-bound service: a handler that spends its time
+*waiting* (for a database, a disk, another server) rather than computing.
+While it waits it holds no lock and uses no CPU, so a server that serves
+clients at the same time (threads, processes) overlaps the waits, and one
+that serves a client at a time (plain) adds them up.  The concurrency lab
+(``python -m classicnet lab --workload slow``) measures exactly that.
+"""
+
+import time
+
+from ..errors import UsageError
+from ..registry import Option, register
+from .echo import EchoDatagramHandler, EchoHandler
+
+
+class Slow:
+    """The waiting, shared by the TCP and the UDP handler."""
+
+    options = (Option("--delay", "milliseconds to wait before each answer",
+                      float, 10.0, "MS"),)
+
+    @classmethod
+    def prepare_server(cls, server):
+        if not 0 <= server.delay < float("inf"):
+            raise UsageError(f"--delay must be 0 or more milliseconds, "
+                             f"not {server.delay!r}")
+
+    def transform(self, data):
+        time.sleep(self.server.delay / 1000)    # sleeping releases the GIL
+        return data
+
+
+@register("slow", "tcp")
+class SlowHandler(Slow, EchoHandler):
+    """Echo after waiting --delay ms per message (I/O-bound, like a database call)."""
+
+
+@register("slow", "udp")
+class SlowDatagramHandler(Slow, EchoDatagramHandler):
+    """Echo each datagram after waiting --delay ms."""

@@ -1,0 +1,119 @@
+"""The concurrency lab: the same service under every model, measured side by side.
+
+    python -m classicnet lab --workload slow --clients 1,10 --duration 2
+
+For each model and each number of clients, the lab
+
+1. starts the server with its real command line (``experiment``),
+2. drives it from a load generator in other processes (``load``),
+3. stops it and keeps the numbers (``experiment.Measurement``);
+
+then it prints one table, the sentences that the numbers support, and a
+timeline of every connection (``report``, ``timeline``), and writes the
+files asked for (``--svg``, ``--json``, ``--csv``).  Before the models, for
+each number of clients, it measures its own ceiling against an asyncio
+echo server that is *not* socketserver (``reference``).
+
+The lab is the one part of classicnet that prints: it is a teaching tool
+whose output is the lesson.
+"""
+
+import functools
+import os
+import platform
+
+from .experiment import REFERENCE, LabError, Measurement, Settings, measure
+from .report import conclusions, format_table, write_csv, write_json
+from .svg import write_svg
+from .timeline import draw_timeline
+from .workloads import WORKLOADS
+
+__all__ = ["LabError", "Measurement", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
+
+
+def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
+            timeline_width=60, timeline_rows=20):
+    """Run every experiment *settings* asks for, print the report, write files.
+
+    *out* prints one line (``print`` by default).  Returns the list of
+    ``Measurement`` objects.
+    """
+    out = out or functools.partial(print, flush=True)
+    measurements = measure_all(settings, out)
+    sentences = conclusions(measurements, settings)
+    chosen = timeline_clients(settings.client_counts)
+    print_report(measurements, sentences, out)
+    print_timelines(measurements, chosen, out, timeline_width, timeline_rows)
+    files = ((svg, lambda path: write_svg(path, measurements, chosen,
+                                          settings.workload.name)),
+             (json_path, lambda path: write_json(path, measurements, settings,
+                                                 sentences)),
+             (csv_path, lambda path: write_csv(path, measurements)))
+    for path, write in files:
+        if path:
+            write(path)
+            out(f"wrote {path}")
+    return measurements
+
+
+def measure_all(settings, out):
+    """Step 1: the ceiling, then every model, for each number of clients."""
+    workload = settings.workload
+    out(f"classicnet lab: workload {workload.name} ({workload.description}); "
+        f"{settings.per_connection} request(s) per connection; "
+        f"{settings.duration:g} s per run")
+    out(machine_line())
+    measurements = []
+    for clients in settings.client_counts:
+        runs = ([REFERENCE] if settings.ceiling else []) + list(settings.models)
+        for model in runs:
+            out(f"  measuring {model} with {clients} client(s)...")
+            measurements.append(measure(model, clients, settings))
+    return measurements
+
+
+def print_report(measurements, sentences, out):
+    """Step 2: the table, what its columns mean, and what the numbers show."""
+    out("")
+    for line in format_table(measurements):
+        out(line)
+    out("")
+    out("at once: most connections served at the same moment (seen by the clients);")
+    out("threads, procs: how many distinct threads and processes served them;")
+    out("cpu: the server's CPU seconds per second (1.00 = one core busy).")
+    loads = [m.load_average for m in measurements if m.load_average is not None]
+    if loads:
+        out(f"The machine's load average (1 min) was {min(loads):.1f} to "
+            f"{max(loads):.1f} during the runs (above {os.cpu_count()}, "
+            f"programs were waiting for a core).")
+    if sentences:
+        out("")
+        out("What the numbers show:")
+        for sentence in sentences:
+            out("- " + sentence)
+
+
+def print_timelines(measurements, clients, out, width, rows):
+    """Step 3: the timeline of every model (not the reference) for *clients*."""
+    out("")
+    out("Timeline ('.' connected and waiting, '#' being served):")
+    for m in measurements:
+        if m.clients == clients and m.model != REFERENCE:
+            out("")
+            for line in draw_timeline(m, width, rows):
+                out(line)
+
+
+def machine_line():
+    """The machine the figures come from, and how busy it was already."""
+    line = f"machine: {os.cpu_count()} core(s), Python {platform.python_version()}"
+    if hasattr(os, "getloadavg"):
+        line += f", load average {os.getloadavg()[0]:.1f} before the lab"
+    return line
+
+
+def timeline_clients(client_counts):
+    """The number of clients whose timelines are drawn: the smallest above 1
+    (one client alone shows no difference), or the only one."""
+    above_one = [count for count in client_counts if count > 1]
+    return min(above_one) if above_one else client_counts[0]

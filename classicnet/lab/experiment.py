@@ -1,0 +1,224 @@
+"""One experiment: start a server, put it under load, stop it, keep the numbers.
+
+Each model is started as its own process with the real command line
+(``python -m classicnet slow --threading --port 0 -v``), exactly as a
+student would start it, so the lab measures what the class can run.  The
+server's ``-v`` log says, for every connection, which thread in which
+process served it; the lab counts them.  Its CPU time, children included,
+comes from ``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
+
+The asyncio reference (``classicnet.lab.reference``) is started the same
+way and driven with the same load, to measure the load generator's
+ceiling.
+"""
+
+import math
+import os
+import re
+import resource
+import signal
+import subprocess
+import sys
+import threading
+from dataclasses import dataclass, field
+
+from .load import run_load
+from .workloads import MESSAGE_SIZE
+
+__all__ = ["REFERENCE", "LabError", "Measurement", "Settings", "measure",
+           "server_command"]
+
+# The asyncio reference server, by its name in --models and in the table.
+# (reference.py is never imported here: it runs as a program of its own.)
+REFERENCE = "asyncio"
+REFERENCE_LABEL = "asyncio (not socketserver)"
+
+# How long a server may take to print its readiness line, or to stop.
+START_TIMEOUT = 10.0
+STOP_TIMEOUT = 10.0
+
+SERVED_BY = re.compile(r" served by (.+) in process (\d+)$")
+
+
+class LabError(RuntimeError):
+    """A server of the lab could not be started or stopped."""
+
+
+@dataclass
+class Settings:
+    """Everything one lab run is asked to do (the lab command's options)."""
+
+    workload: object                    # a workloads.Workload
+    models: list
+    client_counts: list
+    duration: float = 2.0
+    delay: float = None                 # slow: ms per message
+    cost: float = None                  # work: ms of CPU per message
+    requests_per_connection: int = None
+    pool_size: int = 4
+    max_children: int = None
+    processes: int = None               # load processes
+    ceiling: bool = True
+
+    @property
+    def per_connection(self):
+        """Requests each connection makes: as asked, or the workload's."""
+        return self.requests_per_connection or self.workload.requests_per_connection
+
+
+@dataclass
+class Measurement:
+    """What one model did with one number of clients."""
+
+    model: str
+    clients: int
+    duration: float
+    requests: int                       # answered inside the window
+    latencies: list                     # seconds, sorted
+    connections: list                   # (client, opened, first answer, closed)
+    start: float                        # time.monotonic() of the window's start
+    errors: dict = field(default_factory=dict)
+    unfinished: int = 0
+    servers: set = field(default_factory=set)   # (process id, thread name)
+    cpu_seconds: float = None           # the server's, children included
+    load_average: float = None          # the machine's, over the last minute
+
+    @property
+    def rate(self):
+        return self.requests / self.duration
+
+    def latency_ms(self, fraction):
+        """The latency below which *fraction* of the answers came, in ms."""
+        if not self.latencies:
+            return None
+        rank = math.ceil(round(fraction * len(self.latencies), 9))  # nearest rank
+        index = min(len(self.latencies), max(1, rank)) - 1
+        return self.latencies[index] * 1000
+
+    @property
+    def most_at_once(self):
+        """The most connections being served at the same moment: from first
+        answer to close, seen from the clients."""
+        events = []
+        for _, _, first_answer, closed in self.connections:
+            if first_answer is not None:
+                events += [(first_answer, 1), (closed, -1)]
+        most = current = 0
+        for _, change in sorted(events, key=lambda event: (event[0], event[1])):
+            current += change
+            most = max(most, current)
+        return most
+
+    @property
+    def threads(self):
+        return len(self.servers) if self.servers else None
+
+    @property
+    def processes(self):
+        return len({pid for pid, _ in self.servers}) if self.servers else None
+
+    @property
+    def cores(self):
+        """CPU seconds per second of the window: 1.0 is one core kept busy."""
+        return None if self.cpu_seconds is None else self.cpu_seconds / self.duration
+
+    @property
+    def error_count(self):
+        return sum(self.errors.values())
+
+
+def server_command(model, settings):
+    """The command line that starts *model* for *settings*' workload."""
+    if model == REFERENCE:
+        return [sys.executable, "-m", "classicnet.lab.reference", "0"]
+    workload = settings.workload
+    command = [sys.executable, "-m", "classicnet", workload.handler,
+               "--port", "0", "--grace", "1", "-v"]
+    if model == "pool":
+        command += ["--pool", str(settings.pool_size)]
+    else:
+        command.append(f"--{model}")
+    if model == "forking" and settings.max_children:
+        command += ["--max-children", str(settings.max_children)]
+    if workload.handler == "slow" and settings.delay is not None:
+        command += ["--delay", str(settings.delay)]
+    if workload.handler == "work" and settings.cost is not None:
+        command += ["--cost", str(settings.cost)]
+    return command
+
+
+def measure(model, clients, settings):
+    """Run *model* under *clients* clients for *settings.duration* seconds."""
+    server = ServerProcess(server_command(model, settings))
+    try:
+        cpu_before = server.cpu_seconds()
+        result, start = run_load(
+            server.address, clients, b"x" * MESSAGE_SIZE, settings.per_connection,
+            settings.duration, processes=settings.processes)
+    finally:
+        cpu_after_load = _children_cpu()
+        server.stop()
+    cpu = _children_cpu() - cpu_after_load
+    return Measurement(
+        model=model, clients=clients, duration=settings.duration,
+        requests=result.completed, latencies=sorted(result.latencies),
+        connections=sorted(result.connections), start=start,
+        errors=result.errors, unfinished=result.unfinished,
+        servers=server.served_by,
+        cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+
+
+class ServerProcess:
+    """A server started from its command line, with its log read as it comes."""
+
+    def __init__(self, command):
+        self.process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True)
+        self.served_by = set()
+        self.log = []
+        self.reader = threading.Thread(target=self._read_log, daemon=True)
+        self.reader.start()
+        line = self.process.stdout.readline()
+        if " on " not in line:
+            self.stop()
+            raise LabError(f"{' '.join(command[1:])} did not start: "
+                           + (self.log[-1] if self.log else "no output"))
+        host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
+        self.address = (host.strip("[]"), int(port))
+
+    def _read_log(self):
+        for line in self.process.stderr:
+            found = SERVED_BY.search(line.rstrip("\n"))
+            if found:
+                self.served_by.add((int(found[2]), found[1]))
+            else:
+                self.log.append(line.rstrip("\n"))
+
+    def cpu_seconds(self):
+        """CPU time used by the server so far (Linux /proc), to subtract its
+        start-up; None where /proc is missing."""
+        try:
+            with open(f"/proc/{self.process.pid}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        try:
+            self.process.wait(STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+        self.reader.join(STOP_TIMEOUT)
+        self.process.stdout.close()
+        self.process.stderr.close()
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime

@@ -1,0 +1,194 @@
+"""The concurrency lab end to end on a tiny configuration, and its parts alone.
+
+No assertion here depends on the machine's speed: the lab's numbers are
+checked for their shape and their consistency, never for their size.
+"""
+
+import csv
+import json
+import xml.etree.ElementTree as ElementTree
+
+import pytest
+
+from classicnet import cli
+from classicnet.lab import WORKLOADS, Settings, run_lab, timeline_clients
+from classicnet.lab.experiment import (REFERENCE, LabError, ServerProcess,
+                                       server_command)
+from classicnet.lab.report import COLUMNS, format_table
+
+from conftest import MODELS
+
+LAB_MODELS = MODELS + ["pool"]
+
+
+@pytest.fixture(scope="module")
+def lab_run(tmp_path_factory):
+    """One tiny lab run through the command line, shared by the tests below."""
+    folder = tmp_path_factory.mktemp("lab")
+    files = {kind: str(folder / f"lab.{kind}") for kind in ("svg", "json", "csv")}
+    lines = []
+    measurements = run_lab(
+        Settings(workload=WORKLOADS["echo"], models=LAB_MODELS, client_counts=[3],
+                 duration=0.2, requests_per_connection=3, pool_size=2, processes=2),
+        svg=files["svg"], json_path=files["json"], csv_path=files["csv"],
+        out=lines.append)
+    return measurements, lines, files
+
+
+def test_every_model_and_count_is_measured_after_the_ceiling(lab_run):
+    measurements, _, _ = lab_run
+    assert [(m.model, m.clients) for m in measurements] == [
+        (model, 3) for model in [REFERENCE] + LAB_MODELS]
+    for m in measurements:
+        assert m.errors == {} and m.unfinished == 0
+        assert m.connections, m.model
+        for client, opened, first_answer, closed in m.connections:
+            assert 0 <= client < m.clients
+            assert opened <= first_answer <= closed
+
+
+def test_the_servers_are_counted_from_their_logs(lab_run):
+    measurements, _, _ = lab_run
+    for m in measurements:
+        served = len(m.connections)
+        if m.model == REFERENCE:
+            assert m.threads is None and m.processes is None
+        elif m.model == "plain":
+            assert (m.threads, m.processes) == (1, 1)
+            assert m.most_at_once == 1
+        elif m.model == "threading":
+            assert (m.threads, m.processes) == (served, 1)
+        elif m.model == "forking":
+            assert m.threads == m.processes == served
+        else:
+            assert m.processes == 1 and m.threads <= 2
+            assert m.most_at_once <= 2
+
+
+def test_the_report_prints_a_table_sentences_and_timelines(lab_run):
+    measurements, lines, files = lab_run
+    header = next(line for line in lines if line.startswith("model"))
+    assert header.split() == " ".join(COLUMNS).split()
+    table = format_table(measurements)
+    assert all(line in lines for line in table)
+    assert len(table) == 2 + len(measurements)
+    assert "What the numbers show:" in lines
+    start = lines.index("Timeline ('.' connected and waiting, '#' being served):")
+    titles = [line for line in lines[start:] if line.endswith("3 client(s)")]
+    assert titles == [f"{model}, 3 client(s)" for model in LAB_MODELS]
+    rows = [line for line in lines[start:] if line.startswith("client ")]
+    assert len(rows) == 3 * len(LAB_MODELS)
+    assert all(line.endswith("|") and set(line[12:-1]) <= set(" .#") for line in rows)
+    assert [f"wrote {files[kind]}" for kind in ("svg", "json", "csv")] == lines[-3:]
+
+
+def test_the_files_hold_the_measurements(lab_run):
+    measurements, _, files = lab_run
+    with open(files["json"]) as file:
+        document = json.load(file)
+    assert document["settings"]["workload"] == "echo"
+    assert document["settings"]["requests_per_connection"] == 3
+    assert len(document["measurements"]) == len(measurements)
+    first = document["measurements"][0]
+    assert first["model"] == REFERENCE
+    assert len(first["latencies_ms"]) >= first["requests"]
+    assert {"client", "opened_s", "first_answer_s", "closed_s"} == set(
+        first["connections"][0])
+    assert isinstance(document["conclusions"], list)
+    with open(files["csv"], newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert [(row["model"], int(row["clients"])) for row in rows] == [
+        (m.model, m.clients) for m in measurements]
+    assert float(rows[1]["requests_per_s"]) == round(measurements[1].rate, 1)
+    svg = ElementTree.parse(files["svg"]).getroot()
+    assert svg.tag == "{http://www.w3.org/2000/svg}svg"
+    texts = [text.text for text in svg.iter("{http://www.w3.org/2000/svg}text")]
+    assert "requests per second (more is better)" in texts
+    assert sum(text.startswith("timeline: ") for text in texts) == len(LAB_MODELS)
+
+
+def test_the_command_line_runs_the_lab(capsys, tmp_path):
+    status = cli.main(["lab", "--workload", "churn", "--clients", "2",
+                       "--models", "plain", "--duration", "0.1", "--processes", "1",
+                       "--no-ceiling", "--csv", str(tmp_path / "churn.csv")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert "workload churn" in out and "1 request(s) per connection" in out
+    assert "asyncio" not in out
+    assert "plain, 2 client(s)" in out
+    assert (tmp_path / "churn.csv").read_text().startswith("model,clients,")
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--models", "plain,bogus"], "'bogus' is not one of: plain, threading"),
+    (["--models", ","], "expected a comma-separated list"),
+    (["--clients", "0"], "expected a whole number of at least 1"),
+    (["--clients", "x"], "not 'x'"),
+    (["--duration", "0"], "expected seconds (more than 0)"),
+    (["--workload", "nap"], "invalid choice: 'nap'"),
+])
+def test_bad_lab_arguments_exit_2(capsys, args, message):
+    with pytest.raises(SystemExit) as exit:
+        cli.main(["lab", *args])
+    assert exit.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_server_that_cannot_start_is_one_line_and_status_1(capsys):
+    status = cli.main(["lab", "--workload", "slow", "--delay", "-5", "--clients", "1",
+                       "--models", "plain", "--duration", "0.1", "--no-ceiling"])
+    assert status == 1
+    error = capsys.readouterr().err
+    assert "did not start" in error and "--delay must be 0 or more" in error
+    assert len(error.splitlines()) == 1
+
+
+def test_a_file_that_cannot_be_written_is_one_line_and_status_1(capsys, tmp_path):
+    missing = tmp_path / "no such folder" / "lab.csv"
+    status = cli.main(["lab", "--clients", "1", "--models", "plain", "--duration", "0.1",
+                       "--processes", "1", "--no-ceiling", "--csv", str(missing)])
+    assert status == 1
+    assert capsys.readouterr().err == (f"classicnet: cannot write {missing}: "
+                                       "No such file or directory\n")
+
+
+def settings(workload, **more):
+    return Settings(workload=WORKLOADS[workload], models=["plain"], client_counts=[1],
+                    **more)
+
+
+@pytest.mark.parametrize("model, workload, more, expected", [
+    ("plain", "echo", {}, ["echo", "--plain"]),
+    ("pool", "echo", {"pool_size": 3}, ["echo", "--pool", "3"]),
+    ("forking", "echo", {"max_children": 5}, ["echo", "--forking", "--max-children", "5"]),
+    ("threading", "slow", {"delay": 2.5}, ["slow", "--threading", "--delay", "2.5"]),
+    ("threading", "work", {"cost": 1.0}, ["work", "--threading", "--cost", "1.0"]),
+    ("threading", "churn", {"cost": 1.0}, ["echo", "--threading"]),
+])
+def test_server_commands(model, workload, more, expected):
+    command = server_command(model, settings(workload, **more))
+    assert command[1:3] == ["-m", "classicnet"]
+    assert [word for word in command[3:]
+            if word not in ("--port", "0", "--grace", "1", "-v")] == expected
+
+
+def test_the_reference_is_not_socketserver():
+    assert server_command(REFERENCE, settings("slow"))[1:] == [
+        "-m", "classicnet.lab.reference", "0"]
+
+
+def test_a_server_process_that_prints_nothing_is_a_lab_error():
+    import sys
+    with pytest.raises(LabError, match="did not start: no output"):
+        ServerProcess([sys.executable, "-c", "pass"])
+
+
+@pytest.mark.parametrize("counts, chosen", [([1, 10, 100], 10), ([1], 1), ([50, 5], 5)])
+def test_the_timeline_shows_the_smallest_crowd(counts, chosen):
+    assert timeline_clients(counts) == chosen
+
+
+def test_requests_per_connection_default_to_the_workloads():
+    assert settings("echo").per_connection == 100
+    assert settings("churn").per_connection == 1
+    assert settings("slow", requests_per_connection=7).per_connection == 7

@@ -1,0 +1,223 @@
+"""The lab's parts on made-up measurements: timeline, statistics, sentences,
+and the load generator's error counting."""
+
+import socket
+
+import pytest
+
+from classicnet.lab import WORKLOADS, Settings
+from classicnet.lab.experiment import REFERENCE, Measurement
+from classicnet.lab.load import run_load
+from classicnet.lab.report import conclusions, format_table
+from classicnet.lab.timeline import draw_timeline, timeline_rows
+from classicnet.testing import running_server
+
+
+def made_up(model="plain", clients=2, rate=100.0, connections=(), latencies=(0.01,),
+            cpu=None, servers=(), load=None, errors=None, unfinished=0):
+    return Measurement(
+        model=model, clients=clients, duration=1.0, requests=int(rate),
+        latencies=sorted(latencies), connections=list(connections), start=0.0,
+        errors=errors or {}, unfinished=unfinished, servers=set(servers),
+        cpu_seconds=cpu, load_average=load)
+
+
+SEQUENTIAL = [(0, 0.0, 0.1, 0.5), (1, 0.0, 0.5, 1.0)]
+TOGETHER = [(0, 0.0, 0.1, 1.0), (1, 0.0, 0.1, 1.0)]
+
+
+def test_a_sequential_timeline_is_a_staircase():
+    chart, span = timeline_rows(made_up(connections=SEQUENTIAL), width=10)
+    assert span == 1.0
+    assert chart == [(0, ".#####    "), (1, ".....#####")]
+
+
+def test_a_concurrent_timeline_is_solid():
+    chart, _ = timeline_rows(made_up(connections=TOGETHER), width=10)
+    assert chart == [(0, ".#########"), (1, ".#########")]
+
+
+def test_an_unanswered_connection_is_all_waiting():
+    chart, _ = timeline_rows(made_up(clients=1, connections=[(0, 0.2, None, 0.6)]),
+                             width=10)
+    assert chart == [(0, "  ....    ")]
+
+
+def test_the_timeline_shows_the_first_rows_only():
+    lines = draw_timeline(made_up(clients=30, connections=SEQUENTIAL + [
+        (25, 0.0, 0.2, 0.3)]), width=10, rows=2)
+    assert lines[0] == "plain, 30 client(s) (the first 2 shown)"
+    assert lines[1].startswith(" " * 12 + "0 s") and lines[1].endswith("1.0 s")
+    assert lines[2:] == ["client   0  .#####    |", "client   1  .....#####|"]
+
+
+def test_most_at_once_from_the_clients_side():
+    assert made_up(connections=SEQUENTIAL).most_at_once == 1
+    assert made_up(connections=TOGETHER).most_at_once == 2
+    assert made_up(connections=[(0, 0.0, None, 1.0)]).most_at_once == 0
+
+
+def test_percentiles_and_counts():
+    m = made_up(latencies=[i / 1000 for i in range(1, 101)], cpu=0.5,
+                servers=[(1, "a"), (1, "b"), (2, "a")])
+    assert m.latency_ms(0.50) == pytest.approx(50)
+    assert m.latency_ms(0.99) == pytest.approx(99)
+    assert m.latency_ms(1.0) == pytest.approx(100)
+    assert (m.threads, m.processes, m.cores) == (3, 2, 0.5)
+    empty = made_up(latencies=[])
+    assert empty.latency_ms(0.5) is None and empty.threads is None
+    assert format_table([empty])[2].split()[3:6] == ["-", "-", "-"]
+
+
+def settings(**more):
+    return Settings(workload=WORKLOADS["slow"], models=["plain", "threading"],
+                    client_counts=[10], **more)
+
+
+def test_waiting_threads_overlap():
+    said = conclusions([
+        made_up("plain", 10, 100, SEQUENTIAL, cpu=0.05),
+        made_up("threading", 10, 1000, TOGETHER, cpu=0.1),
+    ], settings())
+    assert said[0] == ("With 10 client(s), threading served the most requests "
+                       "(1,000/s), 10.0x plain.")
+    assert said[1].startswith("plain served one connection at a time")
+    assert "so its p99 latency was 10.0 ms against 10.0 ms" not in said[1]
+    assert "10.0x faster than plain while using only 0.10 of a core" in said[2]
+
+
+def test_computing_threads_do_not_overlap_but_processes_do():
+    said = conclusions([
+        made_up("plain", 10, 100, SEQUENTIAL, cpu=1.0),
+        made_up("threading", 10, 105, TOGETHER, cpu=1.0),
+        made_up("forking", 10, 190, TOGETHER, cpu=1.9, servers=[(1, "s"), (2, "s")]),
+    ], settings())
+    assert any(s.startswith("threading was no faster than plain (1.05x)") for s in said)
+    assert any(s.startswith("forking used 1.90 cores") and "1.8x threading" in s
+               for s in said)
+
+
+def test_processes_in_parallel_on_a_busy_machine():
+    said = conclusions([
+        made_up("threading", 10, 100, TOGETHER, cpu=1.0),
+        made_up("forking", 10, 125, TOGETHER, cpu=1.3, load=2.0, latencies=[0.005]),
+    ], settings())
+    line = next(s for s in said if s.startswith("forking used 1.30 cores"))
+    if (__import__("os").cpu_count() or 1) == 2:
+        assert line.endswith("(1.2x threading).  It did not get all 2 cores: the "
+                             "machine was busy (load average 2.0 on 2 cores, the load "
+                             "generator and other programs included).")
+
+
+def test_cores_spent_on_forking_are_not_called_parallel_computing():
+    forks = [(pid, "s") for pid in range(800)]
+    said = conclusions([
+        made_up("threading", 10, 1600, TOGETHER, cpu=0.8),
+        made_up("forking", 10, 400, TOGETHER, cpu=1.4, servers=forks),
+    ], settings())
+    assert not any(s.startswith("forking used") for s in said)
+    assert any(s.startswith("forking was 4.0x slower than threading") for s in said)
+
+
+def test_a_pool_that_was_never_full_is_not_said_to_queue():
+    said = conclusions([made_up("plain", 10, 100, SEQUENTIAL),
+                        made_up("pool", 10, 100, TOGETHER)], settings(pool_size=4))
+    assert not any(s.startswith("the pool served") for s in said)
+
+
+def test_a_busy_machine_is_named_and_many_forks_are_costly():
+    forks = [(pid, "s") for pid in range(500)]
+    said = conclusions([
+        made_up("threading", 10, 1000, TOGETHER, cpu=1.0),
+        made_up("forking", 10, 300, TOGETHER, cpu=0.8, servers=forks, load=9.0,
+                latencies=[0.002]),
+    ], settings())
+    assert any("the machine was busy (load average 9.0" in s
+               for s in said) == ((__import__("os").cpu_count() or 1) > 1)
+    assert any(s.startswith("forking was 3.3x slower than threading: it started "
+                            "500 processes (500 per second)") for s in said)
+
+
+def test_a_waiting_server_does_not_blame_the_machine_and_max_children_is_named():
+    forks = [(pid, "s") for pid in range(500)]
+    said = conclusions([
+        made_up("threading", 10, 1000, TOGETHER, cpu=0.1),
+        made_up("forking", 10, 300, TOGETHER, cpu=0.3, servers=forks, load=9.0,
+                latencies=[0.010]),
+    ], settings(max_children=2))
+    assert not any("the machine was busy" in s for s in said)
+    assert not any("a fork costs" in s for s in said)
+    assert ("forking served at most 2 connections at once: max_children is 2, so "
+            "the other clients waited for a child to finish.") in said
+
+
+def test_close_figures_the_pool_the_ceiling_and_errors():
+    said = conclusions([
+        made_up(REFERENCE, 10, 1000, TOGETHER),
+        made_up("plain", 10, 950, SEQUENTIAL, errors={"ECONNRESET": 2}, unfinished=1),
+        made_up("pool", 10, 1000, TOGETHER, servers=[(1, "p1"), (1, "p2")]),
+        made_up("threading", 10, 990, TOGETHER, servers=[(1, f"t{i}") for i in range(9)]),
+    ], settings(pool_size=2))
+    assert said[0].startswith("With 10 client(s), every model served about as many")
+    assert any(s.startswith("the pool served at most 2 connections at once with 2 "
+                            "threads (2 workers)") for s in said)
+    assert "threading started 9 threads, one per connection; the pool reused 2." in said
+    assert sum(s.startswith("warning: ") for s in said) == 3
+    assert said[-1] == ("plain with 10 client(s): 2 error(s) and 1 request(s) still "
+                        "unanswered at the end (ECONNRESET).")
+
+
+def test_cheap_answers_make_threading_slower_and_leaders_are_named():
+    said = conclusions([
+        made_up("plain", 10, 1000, SEQUENTIAL, cpu=0.5, latencies=[0.001]),
+        made_up("threading", 10, 500, TOGETHER, cpu=0.7, latencies=[0.0001],
+                servers=[(1, f"t{i}") for i in range(30)]),
+        made_up("pool", 10, 1050, TOGETHER, cpu=0.7),
+    ], settings(pool_size=8))
+    assert said[0] == ("With 10 client(s), pool and plain served the most requests "
+                       "(1,050 and 1,000/s).")
+    assert said[1] == ("plain served one connection at a time (at most 1 at once): "
+                       "the others waited in the listen backlog.")   # pool's p99 is worse
+    assert said[2].startswith("threading was slower than plain (0.50x): each answer "
+                              "costs so little that starting 30 threads")
+
+
+def test_one_client_alone_says_little():
+    said = conclusions([made_up("plain", 1, 100, [(0, 0.0, 0.1, 1.0)])], settings())
+    assert said == []
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_a_refused_connection_is_an_error_not_a_crash():
+    result, _ = run_load(("127.0.0.1", free_port()), 2, b"x" * 8, 1, 0.1,
+                         processes=1, drain=0.5, lead_time=0)
+    assert result.errors == {"ECONNREFUSED": 2}
+    assert result.completed == 0 and len(result.connections) == 2
+
+
+def test_a_wrong_answer_is_counted():
+    with running_server("upper", model="threading") as address:
+        result, _ = run_load(address, 1, b"x" * 8, 5, 0.1, processes=1, drain=1,
+                             lead_time=0)
+    assert result.errors == {"wrong answer": 1}
+    assert result.latencies == []
+
+
+def test_a_server_that_never_answers_leaves_requests_unfinished():
+    with running_server("slow", model="threading", delay=5000) as address:
+        result, _ = run_load(address, 2, b"x" * 8, 5, 0.05, processes=2, drain=0.2,
+                             lead_time=0.1)
+    assert result.unfinished == 2 and result.completed == 0
+    assert [first for _, _, first, _ in result.connections] == [None, None]
+
+
+def test_a_server_that_hangs_up_is_counted():
+    with running_server("hello", model="threading") as address:
+        result, _ = run_load(address, 1, b"exit\n" + b"x" * 59, 5, 0.1, processes=1,
+                             drain=1, lead_time=0)
+    assert result.errors == {"ECONNRESET": 1}     # "Welcome!\n", then nothing

@@ -162,6 +162,7 @@ def main():
              "--root", root, "--max-size", str(size), "-q"])
         sender, sender_port = start([sys.executable, "-c", BASELINE_SENDER, source])
         try:
+            load_at_start = os.getloadavg()[0]
             started = time.perf_counter()
             get(files_port, size, source)     # the server hashes "big" once here
             cold_get = size / (time.perf_counter() - started) / 1e6
@@ -192,21 +193,24 @@ def main():
     print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
           f"alternated, loopback, files in {args.dir or tempfile.gettempdir()}, "
           f"Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
+          f"{os.cpu_count()} CPUs, load average {load_at_start:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end")
     base = statistics.median(rates["baseline"])
     print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}"
-          f"   CPU s/GiB: server  client")
+          f"   CPU s/GiB: server  client   server cores")
     for name, values in rates.items():
         median = statistics.median(values)
         server_cpu = statistics.median(server for server, _ in cpu[name])
         client_cpu = statistics.median(client for _, client in cpu[name])
         print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
-              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f}")
+              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f} "
+              f"{server_cpu * median * 1e6 / 2**30:14.2f}")
     print(f"cold get (server hashes the file first): {cold_get:.0f} MB/s, "
           f"ratio {cold_get / base:.2f}")
     print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
     print("the server of the baseline is the bare sendfile sender; CPU time is "
-          "user + system, whatever the load")
+          "user + system, whatever the load; server cores = server CPU time / "
+          "transfer time (above 1 when the server keeps both cores busy)")
     print("targets: get >= 0.90 of baseline, put >= 0.50, memory < 50 MB")
 
 

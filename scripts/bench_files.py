@@ -10,7 +10,7 @@ them alike, and the medians are compared.
     get      the files server (a separate process) sends with sendfile;
              this process reads through recv_into, as the baseline does
     put      this process sends with sendfile; the server reads through
-             recv_into, hashes and writes to disk
+             recv_into and writes to disk while a second thread hashes
     client-get / client-put
              the same through classicnet.fileclient, which also writes
              and hashes (get) or hashes first (put) on the client side

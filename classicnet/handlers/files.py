@@ -30,10 +30,11 @@ Theory of operation, one rule at a time:
   atomically: no other upload can slip in between check and write); an
   existing file is replaced with ``os.replace`` only on ``"overwrite": true``.
 * Memory stays flat: a download leaves the kernel with zero-copy
-  ``socket.sendfile()``, and an upload comes through one reused buffer.  The
-  server remembers each file's sha256 (keyed by inode, size and times), so
-  a file is hashed once, not on every download (under ``--forking`` each
-  child remembers only for its own client).
+  ``socket.sendfile()``, and an upload comes through two reused buffers,
+  one hashed in a second thread while the next one fills (``BackgroundSha256``
+  says why).  The server remembers each file's sha256 (keyed by inode,
+  size and times), so a file is hashed once, not on every download (under
+  ``--forking`` each child remembers only for its own client).
 * Every mistake is answered with ``{"ok": false, "error": "..."}``.  When
   the request announced a body the server still reads (and throws away)
   that body, so the next request is found where it should be; only when
@@ -162,33 +163,36 @@ class Refusal(Exception):
 
 
 class BackgroundSha256:
-    """A sha256 computed in a second thread, overlapping the receive and the write.
+    """A sha256 computed in a second thread while the next chunk arrives.
 
-    Why: an upload costs the server three passes over every byte, done one
-    after the other they leave the second core idle.  Measured here (2 cores,
-    sha256 with the CPU's SHA instructions), per GiB of upload::
+    Why: storing an upload takes three passes over every byte, and one
+    thread doing them one after the other leaves the second core idle.
+    CPU time per GiB on the 2-core machine this was written on (sha256
+    with the CPU's SHA instructions)::
 
-        hashlib.sha256().update   0.65 s   (about 1.6 GB/s)
-        socket.recv_into          0.3  s
-        os.write (page cache)     0.3  s
+        socket.recv_into              0.3 s
+        os.write, to the page cache   0.25 s
+        hashlib.sha256().update       0.65 s  (0.8 s on bytes another core
+                                               has just received)
 
-    hashlib, ``recv_into`` and ``os.write`` all release the GIL while they
-    work on a large buffer, so two threads really do run at once.  This
-    class hashes chunk *n* in its thread while the handler receives and
-    writes chunk *n + 1*: two stages of about the same cost, 0.65 s and
-    0.6 s, so each core has half the work.
+    One thread doing all three needs 1.2 s per GiB: at most 0.85 GB/s, about
+    0.4 of a bare ``sendfile`` into ``recv_into`` (2.1 GB/s).  hashlib,
+    ``recv_into`` and ``os.write`` release the GIL while they work on a
+    large buffer, so two threads really run at once: this class hashes
+    chunk *n* in its own thread while the handler receives and writes chunk
+    *n + 1*, two stages of about the same cost (0.8 s and 0.6 s per GiB).
 
     Memory stays flat: two buffers, used in turn.  ``free_buffer()`` hands
-    out the one the thread is not reading; ``update()`` waits until the
-    previous chunk is hashed before handing over the next, so at most one
-    chunk is ever being hashed.  An error in the thread is raised again in
-    the caller's, as a ``Refusal``, at the next ``update()`` or
-    ``hexdigest()``.
+    out the one the thread is not reading, and ``update()`` waits until the
+    previous chunk is hashed before it hands over the next, so at most one
+    chunk is being hashed at any time.  An error in the thread is raised
+    again in the caller's, as a ``Refusal``, at the next ``update()`` or
+    ``hexdigest()``::
 
         with BackgroundSha256() as digest:
             for chunk in reader.body_chunks(digest.free_buffer):
                 write_all(fd, chunk)
-                digest.update(chunk)     # returns at once
+                digest.update(chunk)        # returns at once
             return digest.hexdigest()
     """
 

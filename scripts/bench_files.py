@@ -123,12 +123,19 @@ def peak_memory_mb(pid):
 
 
 def make_file(path, size):
+    """Write *size* random bytes to *path*, and on to the disk.
+
+    The fsync matters: otherwise the kernel writes the new file back to
+    disk some 30 s later, in the middle of the timed runs.
+    """
     with open(path, "wb") as file:
         left = size
         while left:
             chunk = os.urandom(min(left, 1 << 20))
             file.write(chunk)
             left -= len(chunk)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def main():

@@ -312,20 +312,24 @@ class MessageReader:
         """Announce that *size* body bytes follow the header just read."""
         self.body_left = size
 
-    def body_chunks(self):
+    def body_chunks(self, next_buffer=None):
         """Yield the body as views of the buffer, each valid until the next.
 
+        *next_buffer*, if given, is called before each read and returns the
+        (writable memoryview) buffer to read into, so that a caller can
+        still be using the previous chunk while the next one arrives.
         Raises IncompleteMessage if the peer closes before the end.
         """
         while self.body_left:
-            want = min(self.body_left, len(self.buffer))
-            got = self.sock.recv_into(self.buffer[:want], want, WAIT_ALL)
+            buffer = next_buffer() if next_buffer else self.buffer
+            want = min(self.body_left, len(buffer))
+            got = self.sock.recv_into(buffer[:want], want, WAIT_ALL)
             if not got:
                 raise IncompleteMessage(
                     f"connection closed in the middle of a message: "
                     f"{self.body_left} body bytes never arrived")
             self.body_left -= got
-            yield self.buffer[:got]
+            yield buffer[:got]
 
     def skip_body(self):
         """Read and throw away the rest of the body, to keep the stream in step."""

@@ -10,7 +10,7 @@ them alike, and the medians are compared.
     get      the files server (a separate process) sends with sendfile;
              this process reads through recv_into, as the baseline does
     put      this process sends with sendfile; the server reads through
-             recv_into, hashes and writes to disk
+             recv_into and writes to disk while a second thread hashes
     client-get / client-put
              the same through classicnet.fileclient, which also writes
              and hashes (get) or hashes first (put) on the client side
@@ -123,12 +123,19 @@ def peak_memory_mb(pid):
 
 
 def make_file(path, size):
+    """Write *size* random bytes to *path*, and on to the disk.
+
+    The fsync matters: otherwise the kernel writes the new file back to
+    disk some 30 s later, in the middle of the timed runs.
+    """
     with open(path, "wb") as file:
         left = size
         while left:
             chunk = os.urandom(min(left, 1 << 20))
             file.write(chunk)
             left -= len(chunk)
+        file.flush()
+        os.fsync(file.fileno())
 
 
 def main():
@@ -162,6 +169,7 @@ def main():
              "--root", root, "--max-size", str(size), "-q"])
         sender, sender_port = start([sys.executable, "-c", BASELINE_SENDER, source])
         try:
+            load_at_start = os.getloadavg()[0]
             started = time.perf_counter()
             get(files_port, size, source)     # the server hashes "big" once here
             cold_get = size / (time.perf_counter() - started) / 1e6
@@ -192,21 +200,24 @@ def main():
     print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
           f"alternated, loopback, files in {args.dir or tempfile.gettempdir()}, "
           f"Python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
+          f"{os.cpu_count()} CPUs, load average {load_at_start:.2f} at the start, "
+          f"{os.getloadavg()[0]:.2f} at the end")
     base = statistics.median(rates["baseline"])
     print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}"
-          f"   CPU s/GiB: server  client")
+          f"   CPU s/GiB: server  client   server cores")
     for name, values in rates.items():
         median = statistics.median(values)
         server_cpu = statistics.median(server for server, _ in cpu[name])
         client_cpu = statistics.median(client for _, client in cpu[name])
         print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
-              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f}")
+              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f} "
+              f"{server_cpu * median * 1e6 / 2**30:14.2f}")
     print(f"cold get (server hashes the file first): {cold_get:.0f} MB/s, "
           f"ratio {cold_get / base:.2f}")
     print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
     print("the server of the baseline is the bare sendfile sender; CPU time is "
-          "user + system, whatever the load")
+          "user + system, whatever the load; server cores = server CPU time / "
+          "transfer time (above 1 when the server keeps both cores busy)")
     print("targets: get >= 0.90 of baseline, put >= 0.50, memory < 50 MB")
 
 

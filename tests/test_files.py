@@ -7,6 +7,7 @@ import socket
 import struct
 import subprocess
 import sys
+import types
 
 import pytest
 
@@ -429,3 +430,44 @@ def test_the_digest_cache_forgets_the_oldest(root):
     cache.remember(first, "1")
     cache.remember(second, "2")
     assert (cache.get(first), cache.get(second)) == (None, "2")
+
+
+def test_the_background_hash_hands_out_a_buffer_that_is_not_being_hashed():
+    chunks = [b"abcd", b"efgh", b"ij"]
+    with files.BackgroundSha256(chunk_size=4) as digest:
+        used = []
+        for chunk in chunks:
+            buffer = digest.free_buffer()
+            assert not any(buffer.obj is other.obj for other in used[-1:])
+            buffer[:len(chunk)] = chunk
+            digest.update(buffer[:len(chunk)])
+            used.append(buffer)
+        assert digest.hexdigest() == sha256(b"".join(chunks))
+
+
+class BrokenDigest:
+    """A sha256 whose second update fails, as a bug in the hashing thread would."""
+
+    def __init__(self):
+        self.updates = 0
+
+    def update(self, data):
+        self.updates += 1
+        if self.updates == 2:
+            raise ValueError("broken on purpose")
+
+    def hexdigest(self):
+        return "0" * 64
+
+
+def test_a_failure_in_the_hashing_thread_keeps_nothing_and_the_connection_goes_on(
+        root, monkeypatch):
+    monkeypatch.setattr(files, "hashlib", types.SimpleNamespace(sha256=BrokenDigest))
+    body = os.urandom(3 * framing.CHUNK_SIZE + 1)
+    with running_server("files", root=str(root)) as address:
+        with connect(address) as sock:
+            answer = ask(sock, {"op": "put", "name": "x", "size": len(body)}, body)
+            assert answer["ok"] is False
+            assert "hashing failed (broken on purpose)" in answer["error"]
+            assert ask(sock, {"op": "list"}) == {"ok": True, "files": []}
+    assert os.listdir(root) == []

@@ -222,10 +222,24 @@ if hasattr(os, "fork"):
         def wait_for_clients(self, deadline):
             """Reap children until none is left or *deadline* passes."""
             while True:
-                self.collect_children()
+                self.reap_children()
                 if not self.active_children or time.monotonic() >= deadline:
                     return len(self.active_children or ())
                 time.sleep(CHILD_POLL_INTERVAL)
+
+        def reap_children(self):
+            """Collect every child that has exited, without waiting for any.
+
+            socketserver's ``collect_children()`` would block, as long as
+            ``max_children`` are running, until one exits.
+            """
+            for pid in list(self.active_children or ()):
+                try:
+                    exited, _ = os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    exited = pid    # reaped already, by the serving thread
+                if exited:
+                    self.active_children.discard(pid)
 
         def cut_clients(self):
             """End every child still serving a client; return how many."""

@@ -85,15 +85,16 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
                  port=DEFAULT_PORT, **settings):
     """Create, bind and activate a server for *handler*; do not serve yet.
 
-    *settings* are the handler's options (``delay=5``), stored on the server
-    as attributes; options not given take their defaults.  Raises
+    *settings* are the handler's options (``delay=5``) and the server-level
+    settings of ``servers.SETTINGS`` (``max_connections=50``), all stored on
+    the server as attributes; options not given take their defaults.  Raises
     ``UsageError`` for a wrong name, model, transport or setting, and
     ``OSError`` when the address cannot be bound.
     """
     name, handler_class, transport = resolve_handler(handler, transport)
     server_class = servers.server_class(model, transport)
     options = {option.dest: option for option in registry.options_of(handler_class)}
-    unknown = sorted(set(settings) - set(options))
+    unknown = sorted(set(settings) - set(options) - set(servers.SETTINGS))
     if unknown:
         takes = ", ".join(sorted(options)) or "no settings"
         raise UsageError(f"{name} has no setting {unknown[0]!r} (it takes {takes})")
@@ -102,6 +103,9 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
         server.handler_name, server.model, server.transport = name, model, transport
         for dest, option in options.items():
             setattr(server, dest, settings.get(dest, option.default))
+        for name in servers.SETTINGS:
+            if name in settings:
+                setattr(server, name, settings[name])
         prepare = getattr(handler_class, "prepare_server", None)
         if prepare is not None:
             prepare(server)

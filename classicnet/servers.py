@@ -37,6 +37,29 @@ The settings classicnet chooses, and why:
 * ``max_packet_size``: socketserver reads datagrams into 8192 bytes and
   silently cuts longer ones; classicnet reads up to 65535, the most one UDP
   datagram can carry.
+* ``idle_timeout`` (``--timeout S``, default 30 s): every connection
+  socket gets ``settimeout(S)``, so a client that sends nothing, or a byte
+  now and then more than S seconds apart, cannot hold a thread or a child
+  for ever.  The handler's ``recv()`` or ``sendall()`` raises
+  ``TimeoutError``, which ends the connection like any client that went
+  away.  (The price: with a timeout, Python polls the socket before each
+  call, about a tenth of the speed of the tiniest round trips.)
+* ``max_connections`` (``--max-connections N``, default 500): a client
+  arriving when N connections are being served is *refused*, not kept
+  waiting: it reads one line, ``classicnet: too many connections ...``,
+  and the connection is closed.  So the server stays responsive and the
+  student knows why.  (The forking model also has socketserver's
+  ``max_children``: beyond it, clients wait in the backlog.)
+* Datagram safety.  A UDP server answers whatever source address a
+  datagram claims, and that address can be forged, so a careless server
+  can be made to bombard a victim (a *reflector*).  The UDP servers here
+  ignore empty datagrams and datagrams from port 0 or from the server's own
+  address, answer at most ``udp_rate`` datagrams a second from one host
+  (``--udp-rate N``, default 1000), and give each handler a socket that
+  sends no more bytes in answer than the datagram brought, plus the
+  handler's declared ``reply_allowance`` (``reply`` declares its short
+  line).  This guards against mistakes; it is no sandbox, since a handler
+  can always reach ``self.server.socket``.
 * Threads are daemon threads and ``block_on_close`` is off: a client that
   never hangs up must not keep the server alive.  Instead, each server
   keeps the set of connections it is serving, so stopping can be graceful:
@@ -62,13 +85,26 @@ import time
 from .errors import UsageError
 from .text import format_address
 
-__all__ = ["MODELS", "SERVER_CLASSES", "server_class", "address_family"]
+__all__ = ["MODELS", "SERVER_CLASSES", "SETTINGS", "ReplyTooLarge",
+           "server_class", "address_family"]
 
 log = logging.getLogger("classicnet.server")
 
 # How long the forking model waits between looks at its children while
 # stopping: os.waitpid() cannot wait with a timeout.
 CHILD_POLL_INTERVAL = 0.05
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 500
+DEFAULT_UDP_RATE = 1000
+
+# The server-level settings: build_server() accepts them beside a handler's
+# options and stores each as an attribute of the server.  Their defaults are
+# the class attributes of the same names below; 0 means "no limit".
+SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
+
+# What a client refused by max_connections reads before the connection closes.
+REFUSAL = "classicnet: too many connections (at most {}); try again later\n"
 
 
 def address_family(host):
@@ -108,7 +144,9 @@ class ClassroomSettings:
         """Log the handler's exception once, with the client's address."""
         error = sys.exc_info()[1]
         who = format_address(client_address)
-        if isinstance(error, (ConnectionError, TimeoutError)):
+        if isinstance(error, (TimeoutError, socket.timeout)):
+            log.info("client %s timed out (--timeout): disconnected", who)
+        elif isinstance(error, ConnectionError):
             log.info("client %s went away: %s", who, error)
         else:
             log.exception("%s failed while serving %s",
@@ -129,21 +167,53 @@ class TCPServer(ClassroomSettings, socketserver.TCPServer):
 
     It keeps the set of connections it has accepted and not yet closed:
     ``get_request()`` adds to it and ``close_request()`` takes away, and both
-    run in every model, so the set is always complete.
+    run in every model, so the set is always complete.  ``verify_request()``,
+    socketserver's hook for turning a client away, refuses one more than
+    ``max_connections``.
     """
 
     arrival = "connection from"
+    idle_timeout = DEFAULT_IDLE_TIMEOUT
+    max_connections = DEFAULT_MAX_CONNECTIONS
 
     def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
         self.open_connections = set()
         self.connections_changed = threading.Condition()
+        self.refusing = False
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
 
     def get_request(self):
         connection, client_address = super().get_request()
+        connection.settimeout(self.idle_timeout or None)
         with self.connections_changed:
             self.open_connections.add(connection)
         return connection, client_address
+
+    def verify_request(self, request, client_address):
+        """Refuse the client, with one line saying why, when it would be one
+        connection more than ``max_connections``."""
+        if self.max_connections and self.connections_in_service() > self.max_connections:
+            self.refuse(request, client_address)
+            return False
+        self.refusing = False
+        return super().verify_request(request, client_address)
+
+    def connections_in_service(self):
+        """How many clients are being served, counting the one just accepted."""
+        with self.connections_changed:
+            return len(self.open_connections)
+
+    def refuse(self, request, client_address):
+        """Tell a client it was turned away; socketserver then closes it."""
+        if not self.refusing:
+            log.warning("refusing clients: %d connections at once (--max-connections)",
+                        self.max_connections)
+            self.refusing = True
+        log.info("refused %s", format_address(client_address))
+        try:
+            request.send(REFUSAL.format(self.max_connections).encode("ascii"))
+        except OSError:
+            pass  # the client has gone already; closing is all that is left
 
     def close_request(self, request):
         with self.connections_changed:
@@ -175,10 +245,91 @@ class UDPServer(ClassroomSettings, socketserver.UDPServer):
     """socketserver's UDPServer, reading whole datagrams of any size.
 
     UDP has no connections to wait for: each datagram is served at once.
+    ``verify_request()`` drops the datagrams that must not be answered, and
+    the handler's ``self.request`` is ``(data, socket)`` with a socket that
+    answers at most as many bytes as *data* holds (see ``LimitedReplies``).
     """
 
     arrival = "datagram from"
     max_packet_size = 65535
+    udp_rate = DEFAULT_UDP_RATE
+
+    def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
+        self.rate_second, self.datagrams_this_second = None, {}
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    def get_request(self):
+        data, client_address = self.socket.recvfrom(self.max_packet_size)
+        allowance = getattr(self.RequestHandlerClass, "reply_allowance", 0)
+        replies = LimitedReplies(self.socket, len(data) + allowance, len(data))
+        return (data, replies), client_address
+
+    def verify_request(self, request, client_address):
+        """Drop a datagram that is empty, comes from port 0 or from this
+        server itself, or exceeds its sender's rate."""
+        data = request[0]
+        if not data or client_address[1] == 0 or self.is_own_address(client_address):
+            return False
+        if not self.within_rate(client_address[0]):
+            return False
+        return super().verify_request(request, client_address)
+
+    def is_own_address(self, address):
+        """True for the server's own address (a datagram it would answer itself)."""
+        own_host, own_port = self.server_address[:2]
+        host, port = address[:2]
+        return port == own_port and (host == own_host or own_host in ("0.0.0.0", "::"))
+
+    def within_rate(self, host):
+        """Count a datagram from *host*; False once it sends more than
+        ``udp_rate`` in the current second."""
+        second = int(time.monotonic())
+        if second != self.rate_second:
+            self.rate_second, self.datagrams_this_second = second, {}
+        count = self.datagrams_this_second.get(host, 0) + 1
+        self.datagrams_this_second[host] = count
+        if not self.udp_rate or count <= self.udp_rate:
+            return True
+        if count == self.udp_rate + 1:
+            log.warning("dropping datagrams from %s: more than %d a second (--udp-rate)",
+                        host, self.udp_rate)
+        return False
+
+
+class ReplyTooLarge(ValueError):
+    """A datagram handler tried to answer more bytes than it may."""
+
+
+class LimitedReplies:
+    """The server's datagram socket as a handler sees it: ``sendto()`` sends
+    at most *budget* bytes in all, answering one datagram of *received* bytes.
+
+    A server that answers a small datagram with a big one is an amplifier:
+    whoever forges the sender's address makes the server flood that victim
+    with more than the forger sent.  So the answer may be no larger than
+    the question, unless the handler class declares ``reply_allowance``, the
+    bytes it may add (``reply``'s line needs a few dozen).  Everything else
+    is passed to the real socket.
+    """
+
+    def __init__(self, sock, budget, received):
+        self._socket = sock
+        self.budget = budget
+        self.received = received
+
+    def sendto(self, data, *flags_and_address):
+        size = memoryview(data).nbytes
+        if size > self.budget:
+            raise ReplyTooLarge(
+                f"answer of {size} bytes not sent: the datagram brought "
+                f"{self.received} and only {self.budget} more may be sent "
+                "(a larger answer would amplify floods; a handler class that "
+                "must add N bytes declares reply_allowance = N)")
+        self.budget -= size
+        return self._socket.sendto(data, *flags_and_address)
+
+    def __getattr__(self, name):
+        return getattr(self._socket, name)
 
 
 class ThreadingMixIn(socketserver.ThreadingMixIn):
@@ -240,6 +391,11 @@ if hasattr(os, "fork"):
                     exited = pid    # reaped already, by the serving thread
                 if exited:
                     self.active_children.discard(pid)
+
+        def connections_in_service(self):
+            """Children serving clients, and the connection just accepted."""
+            self.reap_children()
+            return len(self.active_children or ()) + super().connections_in_service()
 
         def cut_clients(self):
             """End every child still serving a client; return how many."""

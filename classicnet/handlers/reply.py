@@ -3,7 +3,9 @@
 UDP has no connection, so every datagram carries its sender's address and
 the server answers with ``sendto(reply, client_address)``.  ``reply`` makes
 that visible: it answers each datagram with ``from HOST:PORT: N bytes``.
-The line is a few dozen bytes at most, whatever the datagram's size.
+The line is a few dozen bytes at most, whatever the datagram's size; a
+one-byte datagram gets more bytes back than it brought, so the handler
+declares ``reply_allowance`` (see ``classicnet.servers.LimitedReplies``).
 """
 
 import socketserver
@@ -15,6 +17,9 @@ from ..text import format_address
 @register("reply", "udp")
 class ReplyHandler(socketserver.BaseRequestHandler):
     """Answers each datagram with one line: its sender and its size."""
+
+    # The longest line: an IPv6 address with a scope, port 65535, 65535 bytes.
+    reply_allowance = 100
 
     def handle(self):
         data, sock = self.request

@@ -66,10 +66,12 @@ def serve_command(argv):
     except OSError as error:
         error.classicnet_address = (args.host, args.port)
         raise
-    print(launcher.describe(server), flush=True)
-    for dest in handler_settings:
-        print(f"  {dest.replace('_', '-')}: {getattr(server, dest)}", flush=True)
-    launcher.serve_until_signalled(server, args.grace)
+    def announce():
+        print(launcher.describe(server), flush=True)
+        for dest in handler_settings:
+            print(f"  {dest.replace('_', '-')}: {getattr(server, dest)}", flush=True)
+
+    launcher.serve_until_signalled(server, args.grace, ready=announce)
     return 0
 
 

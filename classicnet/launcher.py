@@ -60,7 +60,9 @@ DEFAULT_GRACE = 2.0
 # default of 0.5 s would make every stop wait up to half a second.
 POLL_INTERVAL = 0.05
 
-# How long to wait for handlers to return after their connections were cut.
+# How long, in all, to wait for handlers to return after their connections
+# were cut.  A handler blocked on something else than its socket never does;
+# its thread is a daemon and its process has been sent SIGTERM.
 CUT_TIMEOUT = 2.0
 
 
@@ -142,11 +144,14 @@ def stop(server, thread, grace=DEFAULT_GRACE):
                                daemon=True)
     stopper.start()
     waiting = server.wait_for_clients(time.monotonic())
+    log.info("stopping: %d client(s) being served, %.1f s to finish",
+             waiting, grace)
     remaining = server.wait_for_clients(deadline)
     cut = server.cut_clients() if remaining else 0
-    stopper.join(CUT_TIMEOUT)
-    thread.join(CUT_TIMEOUT)
-    server.wait_for_clients(time.monotonic() + CUT_TIMEOUT)
+    cut_deadline = time.monotonic() + CUT_TIMEOUT
+    stopper.join(max(0.0, cut_deadline - time.monotonic()))
+    thread.join(max(0.0, cut_deadline - time.monotonic()))
+    server.wait_for_clients(cut_deadline)
     server.server_close()
     return waiting - cut, cut
 
@@ -164,41 +169,52 @@ def running(server, grace=0.0):
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 
 
-def serve_until_signalled(server, grace=DEFAULT_GRACE):
+def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
 
-    Returns ``(finished, cut)`` as ``stop()`` does.
+    *ready*, if given, is called once the server is serving and a signal
+    can only stop it gracefully: whoever waits for a readiness line may
+    send SIGTERM the moment it appears.  Returns ``(finished, cut)`` as
+    ``stop()`` does.
     """
     if not hasattr(signal, "pthread_sigmask"):
-        return _serve_until_interrupted(server, grace)
+        return _serve_until_interrupted(server, grace, ready)
     _reset_signals_in_forked_children()
     signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         thread = start(server)      # inherits the blocked signals
+        if ready is not None:
+            ready()
         signum = signal.sigwait(STOP_SIGNALS)
-        log.info("%s received: stopping (grace %.1f s)",
-                 signal.Signals(signum).name, grace)
+        log.info("%s received", signal.Signals(signum).name)
         outcome = []
         stopper = threading.Thread(
             target=lambda: outcome.append(stop(server, thread, grace)),
             name="classicnet-graceful-stop")
         stopper.start()
+        cut_at_once = 0
         while stopper.is_alive():
             if signal.sigtimedwait(STOP_SIGNALS, 0.1):
                 log.info("second signal: cutting every client now")
-                server.cut_clients()
+                cut_at_once += server.cut_clients()
         stopper.join()
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     finished, cut = outcome[0]
+    if cut_at_once:     # stop() saw those clients leave and counted them finished
+        total = finished + cut
+        cut = min(total, cut + cut_at_once)
+        finished = total - cut
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
     return finished, cut
 
 
-def _serve_until_interrupted(server, grace):
+def _serve_until_interrupted(server, grace, ready):
     """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
     thread = start(server)
     try:
+        if ready is not None:
+            ready()
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:

@@ -1,0 +1,217 @@
+"""Graceful shutdown, as a user sees it: the command line in a subprocess,
+stopped with Ctrl-C (SIGINT to the whole process group, as a terminal sends
+it) or SIGTERM, under every model."""
+
+import os
+import queue
+import signal
+import socket
+import socketserver
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from classicnet.launcher import build_server, running, start, stop
+from conftest import MODELS, ROOT, TIMEOUT
+from resources import (children, closed_by_server, connect, process_exists,
+                       read_until_closed, settles_to, usage)
+
+
+class ServerProcess:
+    """``python -m classicnet ...`` in its own session, with its log lines
+    collected as they come."""
+
+    def __init__(self, *args):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "classicnet", *args, "--port", "0", "-v"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, start_new_session=True)
+        self.lines = queue.Queue()
+        self.log = []
+        threading.Thread(target=self._collect, daemon=True).start()
+        ready = self.process.stdout.readline()
+        assert " on " in ready, ready + self.rest_of_log()
+        host, port = ready.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
+        self.address = (host, int(port))
+        self.pid = self.process.pid
+
+    def _collect(self):
+        for line in self.process.stderr:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def wait_for_log(self, text):
+        """Return the first log line containing *text*, reading at most TIMEOUT s."""
+        deadline = time.monotonic() + TIMEOUT
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if line is None:
+                break
+            self.log.append(line)
+            if text in line:
+                return line
+        raise AssertionError(f"no log line with {text!r} in:\n{''.join(self.log)}")
+
+    def rest_of_log(self):
+        return "".join(self.log)
+
+    def ctrl_c(self):
+        """What a terminal does on Ctrl-C: SIGINT to every process of the group."""
+        os.killpg(self.pid, signal.SIGINT)
+
+    def terminate(self):
+        self.process.send_signal(signal.SIGTERM)
+
+    def exit_status(self):
+        return self.process.wait(TIMEOUT)
+
+    def close(self):
+        if self.process.poll() is None:
+            os.killpg(self.pid, signal.SIGKILL)
+            self.process.wait(TIMEOUT)
+        self.process.stdout.close()
+
+
+@pytest.fixture
+def serve():
+    started = []
+
+    def serve(*args):
+        server = ServerProcess(*args)
+        started.append(server)
+        return server
+
+    yield serve
+    for server in started:
+        server.close()
+
+
+def echoed(client, data=b"ping"):
+    client.sendall(data)
+    return client.recv(100) == data
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_client_in_progress_finishes_within_the_grace(serve, model):
+    server = serve("echo", f"--{model}", "--grace", "60")
+    with connect(server.address) as client:
+        assert echoed(client)
+        server.ctrl_c()
+        assert "1 client(s) being served" in server.wait_for_log("stopping:")
+        assert echoed(client, b"still served")
+        client.shutdown(socket.SHUT_WR)
+        assert read_until_closed(client) == b""
+        assert server.exit_status() == 0      # long before the 60 s grace
+    assert "stopped: 1 client(s) finished, 0 cut off" in server.wait_for_log("stopped:")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_an_idle_client_is_cut_after_the_grace(serve, model):
+    server = serve("echo", f"--{model}", "--grace", "0.3")
+    with connect(server.address) as idle:
+        assert echoed(idle)
+        server.terminate()
+        assert server.exit_status() == 0
+        assert closed_by_server(idle)
+    assert "0 client(s) finished, 1 cut off" in server.wait_for_log("stopped:")
+    assert "Traceback" not in server.rest_of_log()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_second_ctrl_c_cuts_at_once(serve, model):
+    server = serve("echo", f"--{model}", "--grace", "600")
+    with connect(server.address) as idle:
+        assert echoed(idle)
+        server.ctrl_c()
+        server.wait_for_log("stopping:")
+        server.ctrl_c()
+        server.wait_for_log("second signal")
+        assert server.exit_status() == 0      # long before the 600 s grace
+        assert closed_by_server(idle)
+    assert "1 cut off" in server.wait_for_log("stopped:")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_stopping_with_nobody_connected(serve, model):
+    server = serve("echo", f"--{model}")
+    server.terminate()
+    assert server.exit_status() == 0
+    assert "stopped: 0 client(s) finished, 0 cut off" in server.wait_for_log("stopped:")
+
+
+@pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
+def test_forked_children_are_reaped_and_none_outlives_the_server(serve):
+    server = serve("echo", "--forking", "--grace", "0.2")
+    clients = [connect(server.address) for _ in range(5)]
+    for client in clients:
+        assert echoed(client)
+    served_by = children(server.pid)
+    assert len(served_by) == 5
+    for client in clients[:3]:
+        client.close()
+    assert settles_to(lambda: len(children(server.pid)), 2) == 2   # no zombies
+    server.terminate()
+    assert server.exit_status() == 0
+    assert "2 cut off" in server.wait_for_log("stopped:")
+    for pid in served_by:
+        assert settles_to(lambda: process_exists(pid), False) is False
+    for client in clients[3:]:
+        client.close()
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_after_a_stop_threads_and_descriptors_are_back(model):
+    before = usage(os.getpid())[:2]
+    server = build_server("echo", model=model, port=0)
+    thread = start(server)
+    with connect(server.server_address) as client:
+        assert echoed(client)
+        assert stop(server, thread, grace=0.1) == (0, 1)
+    assert settles_to(lambda: usage(os.getpid())[:2], before) == before
+
+
+@pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
+def test_a_forking_server_full_of_idle_children_still_stops():
+    server = build_server("echo", model="forking", port=0)
+    server.max_children = 2
+    thread = start(server)
+    clients = [connect(server.server_address) for _ in range(2)]
+    for client in clients:
+        assert echoed(client)
+    outcome = []
+    stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, 0.1)))
+    stopper.start()
+    stopper.join(TIMEOUT)
+    assert outcome == [(0, 2)]
+    for client in clients:
+        client.close()
+
+
+class Blocker(socketserver.BaseRequestHandler):
+    """Answers, then blocks on something that is not its socket."""
+
+    release = threading.Event()
+
+    def handle(self):
+        self.request.sendall(b"blocked")
+        self.release.wait(TIMEOUT)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_stop_ends_even_with_a_blocked_handler(model):
+    Blocker.release.clear()
+    server = build_server(Blocker, model=model, port=0)
+    try:
+        with running(server):
+            with connect(server.server_address) as client:
+                assert client.recv(100) == b"blocked"
+                stopped_at = time.monotonic()
+        assert time.monotonic() - stopped_at < TIMEOUT
+    finally:
+        Blocker.release.set()

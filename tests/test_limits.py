@@ -265,3 +265,18 @@ def test_the_limits_reach_the_server_from_the_command_line():
         process.stdout.close()
         process.stderr.close()
     assert process.returncode == 0
+
+
+# --- reachable from this machine only, unless asked ------------------------
+
+def test_the_server_listens_on_loopback_by_default():
+    process = subprocess.Popen(
+        [sys.executable, "-m", "classicnet", "echo", "--port", "0"],
+        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        assert " on 127.0.0.1:" in process.stdout.readline()
+    finally:
+        process.terminate()
+        process.wait(TIMEOUT)
+        process.stdout.close()
+    assert process.returncode == 0

@@ -321,10 +321,10 @@ class LimitedReplies:
         size = memoryview(data).nbytes
         if size > self.budget:
             raise ReplyTooLarge(
-                f"answer of {size} bytes not sent: the datagram brought "
-                f"{self.received} and only {self.budget} more may be sent "
-                "(a larger answer would amplify floods; a handler class that "
-                "must add N bytes declares reply_allowance = N)")
+                f"answer of {size} bytes not sent: a datagram of {self.received} "
+                f"bytes may get only {self.budget} more in answer (a larger "
+                "answer would amplify floods; a handler class that must add "
+                "N bytes declares reply_allowance = N)")
         self.budget -= size
         return self._socket.sendto(data, *flags_and_address)
 

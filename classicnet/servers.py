@@ -368,7 +368,18 @@ if hasattr(os, "fork"):
 
         The mix-in comes first in each class below, as in socketserver,
         so that its ``process_request`` replaces the plain one.
+
+        A client is cut by sending its child SIGTERM, which the child turns
+        into ``SystemExit``: the handler's ``finally`` blocks run, so a
+        half-received upload is removed as it would be under threading.  A
+        child still alive at ``server_close()`` has ignored that (a bare
+        ``except:`` swallows ``SystemExit``) and is killed.
         """
+
+        def finish_request(self, request, client_address):
+            """In the child: let SIGTERM unwind the handler, then serve."""
+            signal.signal(signal.SIGTERM, _raise_system_exit)
+            super().finish_request(request, client_address)
 
         def wait_for_clients(self, deadline):
             """Reap children until none is left or *deadline* passes."""
@@ -406,6 +417,19 @@ if hasattr(os, "fork"):
                 except ProcessLookupError:
                     pass  # it has just finished on its own
             return len(children)
+
+        def server_close(self):
+            """Close the listening socket; kill the children that outlived
+            a cut, then reap every child."""
+            for pid in list(self.active_children or ()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # it has ended since the last look
+            super().server_close()
+
+    def _raise_system_exit(signum, frame):
+        raise SystemExit(128 + signum)
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
     class ForkingUDPServer(ForkingMixIn, UDPServer): pass

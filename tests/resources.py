@@ -110,6 +110,15 @@ def settles_to(measure, expected, timeout=TIMEOUT):
         select.select([], [], [], 0.02)
 
 
+def no_more_than(measure, limits, timeout=TIMEOUT):
+    """True once every count of *measure()* is at most its *limits* entry.
+
+    For counts of the test process itself: a thread that an earlier test
+    left to finish may end meanwhile, so the counts may also go down."""
+    return settles_to(lambda: all(now <= limit for now, limit
+                                  in zip(measure(), limits)), True, timeout)
+
+
 def process_exists(pid):
     try:
         with open(f"/proc/{pid}/stat") as stat:

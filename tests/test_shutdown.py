@@ -4,6 +4,7 @@ it) or SIGTERM, under every model."""
 
 import os
 import queue
+import select
 import signal
 import socket
 import socketserver
@@ -16,8 +17,8 @@ import pytest
 
 from classicnet.launcher import build_server, running, start, stop
 from conftest import MODELS, ROOT, TIMEOUT
-from resources import (children, closed_by_server, connect, process_exists,
-                       read_until_closed, settles_to, usage)
+from resources import (children, closed_by_server, connect, no_more_than,
+                       process_exists, read_until_closed, settles_to, usage)
 
 
 class ServerProcess:
@@ -173,7 +174,7 @@ def test_after_a_stop_threads_and_descriptors_are_back(model):
     with connect(server.server_address) as client:
         assert echoed(client)
         assert stop(server, thread, grace=0.1) == (0, 1)
-    assert settles_to(lambda: usage(os.getpid())[:2], before) == before
+    assert no_more_than(lambda: usage(os.getpid())[:2], before)
 
 
 @pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
@@ -215,3 +216,58 @@ def test_a_stop_ends_even_with_a_blocked_handler(model):
         assert time.monotonic() - stopped_at < TIMEOUT
     finally:
         Blocker.release.set()
+
+
+class Tidy(socketserver.BaseRequestHandler):
+    """Keeps a file while its client is connected and removes it however the
+    handler ends, as an upload removes its temporary file."""
+
+    def handle(self):
+        path = os.path.join(self.server.scratch, f"{os.getpid()}-{threading.get_ident()}")
+        open(path, "w").close()
+        try:
+            self.request.sendall(b"started")
+            while self.request.recv(100):
+                pass
+        finally:
+            os.unlink(path)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_cut_client_handler_still_cleans_up(model, tmp_path):
+    server = build_server(Tidy, model=model, port=0)
+    server.scratch = str(tmp_path)
+    thread = start(server)
+    with connect(server.server_address) as client:
+        assert client.recv(100) == b"started"
+        assert len(os.listdir(tmp_path)) == 1
+        assert stop(server, thread, grace=0.1) == (0, 1)
+    assert os.listdir(tmp_path) == []
+
+
+class Stubborn(socketserver.BaseRequestHandler):
+    """Swallows every exception, SystemExit included, as a bare except: does."""
+
+    def handle(self):
+        self.request.sendall(b"stubborn")
+        while True:
+            try:
+                self.request.recv(100)
+                select.select([], [], [], TIMEOUT)
+            except BaseException:
+                pass
+
+
+@pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
+def test_a_child_that_ignores_sigterm_is_killed():
+    server = build_server(Stubborn, model="forking", port=0)
+    thread = start(server)
+    with connect(server.server_address) as client:
+        assert client.recv(100) == b"stubborn"
+        child = next(iter(server.active_children))
+        outcome = []
+        stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread)))
+        stopper.start()
+        stopper.join(TIMEOUT)
+        assert outcome == [(0, 1)]
+    assert not process_exists(child)

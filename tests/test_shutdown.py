@@ -15,6 +15,7 @@ import time
 
 import pytest
 
+from classicnet import launcher
 from classicnet.launcher import build_server, running, start, stop
 from conftest import MODELS, ROOT, TIMEOUT
 from resources import (children, closed_by_server, connect, no_more_than,
@@ -205,7 +206,8 @@ class Blocker(socketserver.BaseRequestHandler):
 
 
 @pytest.mark.parametrize("model", [m for m in MODELS if m != "threading"])
-def test_a_stop_ends_even_with_a_blocked_handler(model):
+def test_a_stop_ends_even_with_a_blocked_handler(model, monkeypatch):
+    monkeypatch.setattr(launcher, "CUT_TIMEOUT", 0.2)
     Blocker.release.clear()
     server = build_server(Blocker, model=model, port=0)
     try:
@@ -259,14 +261,15 @@ class Stubborn(socketserver.BaseRequestHandler):
 
 
 @pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
-def test_a_child_that_ignores_sigterm_is_killed():
+def test_a_child_that_ignores_sigterm_is_killed(monkeypatch):
+    monkeypatch.setattr(launcher, "CUT_TIMEOUT", 0.2)
     server = build_server(Stubborn, model="forking", port=0)
     thread = start(server)
     with connect(server.server_address) as client:
         assert client.recv(100) == b"stubborn"
         child = next(iter(server.active_children))
         outcome = []
-        stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread)))
+        stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, 0)))
         stopper.start()
         stopper.join(TIMEOUT)
         assert outcome == [(0, 1)]

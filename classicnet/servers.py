@@ -322,9 +322,9 @@ class LimitedReplies:
         if size > self.budget:
             raise ReplyTooLarge(
                 f"answer of {size} bytes not sent: a datagram of {self.received} "
-                f"bytes may get only {self.budget} more in answer (a larger "
-                "answer would amplify floods; a handler class that must add "
-                "N bytes declares reply_allowance = N)")
+                f"bytes may get at most {self.budget} more bytes in answer (a "
+                "larger answer would amplify floods; a handler class that must "
+                "answer N bytes more than it receives declares reply_allowance = N)")
         self.budget -= size
         return self._socket.sendto(data, *flags_and_address)
 

@@ -4,7 +4,13 @@
                                  [--tcp | --udp] [--host HOST] [--port PORT]
                                  [handler options] [-v | -q]
     python -m classicnet list
+    python -m classicnet client HANDLER | --tcp | --udp [--host HOST] [--port PORT]
+    python -m classicnet new NAME [--udp]
     python -m classicnet --help | --version
+
+HANDLER is a registered name, a student's class as ``path/to/file.py:Class``
+or ``package.module:Class``, or a name registered by a file given with
+``--load FILE``.
 
 Parsing a server's command line takes two passes, because the flags a
 handler accepts (``--root DIR``, ``--delay MS``) depend on which handler was
@@ -20,12 +26,14 @@ Each error is one line on standard error, never a traceback.
 import argparse
 import errno
 import logging
+import os
 import socket
 import sys
 
-from . import __version__, launcher, registry, servers
+from . import (__version__, client, fileclient, framing, launcher, loading, registry,
+               scaffold, servers, trace)
 from .errors import UsageError
-from .text import printable
+from .text import format_address, printable
 
 __all__ = ["main"]
 
@@ -41,6 +49,13 @@ def main(argv=None):
         return serve_command(argv)
     except UsageError as error:
         return fail(error, 2)
+    except loading.StudentCodeError as error:
+        sys.stderr.write(error.report)
+        return 1
+    except BrokenPipeError:
+        # The reader went away (``classicnet list | head -1``): say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
     except OSError as error:
         return fail(explain_os_error(error), 1)
 
@@ -66,6 +81,10 @@ def serve_command(argv):
     except OSError as error:
         error.classicnet_address = (args.host, args.port)
         raise
+    if args.trace:
+        trace.trace_server(server)
+        logging.getLogger("classicnet.trace").setLevel(logging.INFO)
+
     def announce():
         print(launcher.describe(server), flush=True)
         for dest in handler_settings:
@@ -79,18 +98,29 @@ def parse_server_args(argv):
     """Return the parsed arguments and the handler's own settings."""
     first_pass = build_server_parser(add_help=False)
     known, _ = first_pass.parse_known_args(argv)
+    for path in known.load:
+        loading.load_file(path)
     entry = None
     if known.handler is not None:
-        try:
-            entry = registry.lookup(known.handler)
-        except UsageError as error:
-            first_pass.error(str(error))
+        entry = handler_entry(known.handler, first_pass)
     parser = build_server_parser(entry)
     args = parser.parse_args(argv)
     if args.handler is None:
         parser.error("name a handler (see 'classicnet list')")
+    if loading.is_spec(args.handler):
+        args.handler = entry.handlers[entry.default_transport]
     settings = {option.dest: getattr(args, option.dest) for option in entry.options}
     return args, settings
+
+
+def handler_entry(handler, parser):
+    """The registry entry for HANDLER: a registered name, or a loaded class."""
+    if loading.is_spec(handler):
+        return loading.entry_for(loading.load_spec(handler))
+    try:
+        return registry.lookup(handler)
+    except UsageError as error:
+        parser.error(str(error))
 
 
 def build_server_parser(entry=None, add_help=True):
@@ -99,13 +129,18 @@ def build_server_parser(entry=None, add_help=True):
         prog=PROG, add_help=add_help,
         usage="%(prog)s HANDLER [model] [--tcp | --udp] [--host HOST] "
               "[--port PORT] [handler options] [-v | -q]\n"
-              "       %(prog)s list | client ... | --help | --version",
+              "       %(prog)s list | client ... | new NAME | --help | --version",
         description="Serve a socketserver request handler, for learning "
                     "and teaching network programming.",
         epilog=handler_table(),
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("handler", metavar="HANDLER", nargs="?",
-                        help="a registered handler name (see 'classicnet list')")
+                        help="a registered handler name (see 'classicnet list'), "
+                             "or your own class: path/to/file.py:Class or "
+                             "package.module:Class")
+    parser.add_argument("--load", metavar="FILE", action="append", default=[],
+                        help="import FILE first, so the handlers it registers "
+                             "can be named (may be repeated)")
     parser.add_argument("--version", action="version",
                         version=f"{PROG} {__version__}")
 
@@ -153,6 +188,9 @@ def build_server_parser(entry=None, add_help=True):
     logs = parser.add_argument_group("logging (to standard error)")
     logs.add_argument("-v", "--verbose", action="count", default=0,
                       help="say more: -v one line per client, -vv everything")
+    logs.add_argument("--trace", action="store_true",
+                      help="show each socketserver step of every request, "
+                           "with its thread and process")
     logs.add_argument("-q", "--quiet", action="count", default=0,
                       help="say only errors")
     return parser
@@ -220,8 +258,10 @@ def handler_table():
 
 def explain_os_error(error):
     """One line for an OSError raised while binding: what and what to do."""
-    host, port = getattr(error, "classicnet_address", (None, None))
-    where = f" on {host}:{port}" if host is not None else ""
+    if not hasattr(error, "classicnet_address"):
+        return error.strerror or str(error)
+    host, port = error.classicnet_address
+    where = f" on {host}:{port}"
     if error.errno == errno.EADDRINUSE:
         return (f"cannot listen{where}: the address is already in use "
                 "(another server is running there; try another --port, or --port 0)")
@@ -275,10 +315,169 @@ def help_command(argv):
     return main([*argv[:1], "--help"])
 
 
+# --- python -m classicnet client ... ----------------------------------------
+
+def client_command(argv):
+    """``classicnet client files ...`` is the file client; anything else is
+    the interactive client."""
+    if argv[:1] == ["files"]:
+        return files_client_command(argv[1:])
+    return interactive_client_command(argv)
+
+
+def interactive_client_command(argv):
+    """Talk to a running server: a prompt on a terminal, like nc in a pipe."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} client",
+        usage="%(prog)s HANDLER | --tcp | --udp [--host HOST] [--port PORT] [--wait S]",
+        description="Talk to a running server.  On a terminal: type a line, "
+                    "press Enter, see the answer; leave with ##, Ctrl-D or "
+                    "Ctrl-C.  With standard input from a pipe or a file it "
+                    "works like nc: input to the server, answers to standard "
+                    "output.")
+    parser.add_argument("handler", metavar="HANDLER", nargs="?",
+                        help="the handler the server runs: it tells the transport "
+                             "(a name, or path/to/file.py:Class)")
+    transports = parser.add_mutually_exclusive_group()
+    for transport in registry.TRANSPORTS:
+        transports.add_argument(f"--{transport}", dest="transport",
+                                action="store_const", const=transport,
+                                help=f"talk {transport.upper()}")
+    parser.add_argument("--host", default=launcher.DEFAULT_HOST,
+                        help="the server's address (default: %(default)s)")
+    parser.add_argument("--port", type=port_number, default=launcher.DEFAULT_PORT,
+                        help="the server's port (default: %(default)s)")
+    parser.add_argument("--wait", type=seconds, default=client.DEFAULT_WAIT,
+                        metavar="S", help="with piped input: after its end, wait "
+                        "at most S seconds for the server's answers "
+                        "(default: %(default)s)")
+    args = parser.parse_args(argv)
+    if args.handler is None and args.transport is None:
+        parser.error("name the server's handler, or say --tcp or --udp")
+    transport = args.transport
+    if args.handler is not None:
+        _, _, transport = launcher.resolve_handler(
+            loading.find_handler(args.handler), transport)
+    try:
+        return client.run_client(args.host, args.port, transport, wait=args.wait)
+    except socket.gaierror as error:
+        raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
+    except OSError as error:
+        reason = error.strerror or str(error)
+        if isinstance(error, ConnectionRefusedError):
+            reason += " (is the server running on that port?)"
+        return fail(f"cannot talk to {args.host}:{args.port}: {reason}", 1)
+
+
+# --- python -m classicnet client files ... --------------------------------
+
+def build_files_client_parser():
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} client files",
+        description="List, download and upload files on a classicnet files "
+                    "server (CNFP/1, see docs/protocol.md).")
+    parser.add_argument("--host", default=launcher.DEFAULT_HOST,
+                        help="the server's address (default: %(default)s)")
+    parser.add_argument("--port", type=port_number, default=launcher.DEFAULT_PORT,
+                        help="the server's port (default: %(default)s)")
+    words = parser.add_subparsers(dest="word", metavar="ls | get | put",
+                                  required=True)
+    words.add_parser("ls", help="list the server's files")
+    get = words.add_parser("get", help="download a file (checked with sha256)")
+    get.add_argument("name", metavar="NAME", help="the file's name on the server")
+    get.add_argument("-o", "--output", metavar="PATH",
+                     help="where to save it, a file or a directory (default: NAME)")
+    start = get.add_mutually_exclusive_group()
+    start.add_argument("--resume", action="store_true",
+                       help="continue an interrupted download from PATH.part")
+    start.add_argument("--offset", type=int, metavar="N",
+                       help="continue from byte N of PATH.part")
+    put = words.add_parser("put", help="upload a file (checked with sha256)")
+    put.add_argument("path", metavar="PATH", help="the local file to upload")
+    put.add_argument("--as", dest="name", metavar="NAME",
+                     help="its name on the server (default: PATH's file name)")
+    put.add_argument("--force", action="store_true",
+                     help="replace a file of that name on the server")
+    return parser
+
+
+def files_client_command(argv):
+    """Run one file-client operation; 0 on success, 1 when it failed."""
+    args = build_files_client_parser().parse_args(argv)
+    address = (args.host, args.port)
+    try:
+        with fileclient.FileClient(address) as client:
+            return run_files_word(client, args)
+    except (fileclient.FileTransferError, framing.FramingError) as error:
+        return fail(f"{error}{resume_hint(args)}", 1)
+    except OSError as error:
+        where = error.filename or format_address(address)
+        return fail(f"{where}: {error.strerror or error}{resume_hint(args)}", 1)
+    except KeyboardInterrupt:
+        return fail(f"interrupted{resume_hint(args)}", 130)
+
+
+def resume_hint(args):
+    """After a failed download, say how to continue it, if anything was kept."""
+    if args.word != "get":
+        return ""
+    try:
+        _, partial = fileclient.download_paths(args.name, args.output)
+        kept = os.path.getsize(partial)
+    except (framing.FramingError, OSError):
+        return ""
+    return f" ({kept} bytes kept in {partial}; add --resume to continue)" if kept else ""
+
+
+def run_files_word(client, args):
+    if args.word == "ls":
+        for file in client.list():
+            print(f"{file['size']:>12}  {printable(file['name'], limit=None)}")
+        return 0
+    label = args.name if args.word == "get" else os.path.basename(args.path)
+    bar = fileclient.ProgressBar.on(sys.stderr, label)
+    try:
+        if args.word == "get":
+            client.get(args.name, args.output, args.resume, args.offset, bar)
+        else:
+            client.put(args.path, args.name, args.force, bar)
+    finally:
+        if bar:
+            bar.close()
+    return 0
+
+
+# --- python -m classicnet new NAME ----------------------------------------
+
+def new_command(argv):
+    """Write a starting handler NAME.py and its test test_NAME.py."""
+    parser = argparse.ArgumentParser(
+        prog=f"{PROG} new",
+        description="Write a starting handler NAME.py (it echoes) and its "
+                    "test test_NAME.py, in the current folder.")
+    parser.add_argument("name", metavar="NAME",
+                        help="the handler's name, e.g. reverse")
+    parser.add_argument("--udp", dest="transport", action="store_const",
+                        const="udp", default="tcp",
+                        help="a UDP handler (default: TCP)")
+    parser.add_argument("--dir", default=".", metavar="FOLDER",
+                        help="where to write the files (default: here)")
+    args = parser.parse_args(argv)
+    handler_path, test_path = scaffold.write_starter(
+        args.name, args.transport, args.dir)
+    cls = scaffold.class_name(args.name)
+    print(f"wrote {handler_path} and {test_path}")
+    print(f"run it:   python -m classicnet {handler_path}:{cls}")
+    print(f"test it:  python -m pytest {test_path}")
+    return 0
+
+
 # The tool words; each takes the rest of the command line.
 TOOLS = {
     "list": list_command,
     "help": help_command,
+    "client": client_command,
+    "new": new_command,
 }
 
 assert set(TOOLS) <= registry.COMMAND_WORDS

@@ -140,12 +140,12 @@ def stop(server, thread, grace=DEFAULT_GRACE):
     period and how many were cut off.
     """
     deadline = time.monotonic() + grace
-    stopper = threading.Thread(target=server.shutdown, name="classicnet-stop",
-                               daemon=True)
-    stopper.start()
     waiting = server.wait_for_clients(time.monotonic())
     log.info("stopping: %d client(s) being served, %.1f s to finish",
              waiting, grace)
+    stopper = threading.Thread(target=server.shutdown, name="classicnet-stop",
+                               daemon=True)
+    stopper.start()
     remaining = server.wait_for_clients(deadline)
     cut = server.cut_clients() if remaining else 0
     cut_deadline = time.monotonic() + CUT_TIMEOUT
@@ -172,49 +172,66 @@ STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
 def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
 
-    *ready*, if given, is called once the server is serving and a signal
-    can only stop it gracefully: whoever waits for a readiness line may
-    send SIGTERM the moment it appears.  Returns ``(finished, cut)`` as
-    ``stop()`` does.
+    *ready*, if given, is called once the server is serving and a stop
+    signal can no longer be missed: the moment to announce the server.
+    Call it from the main thread.  Returns ``(finished, cut)`` as ``stop()`` does.
     """
     if not hasattr(signal, "pthread_sigmask"):
         return _serve_until_interrupted(server, grace, ready)
     _reset_signals_in_forked_children()
-    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        thread = start(server)      # inherits the blocked signals
+    with _signals_held(STOP_SIGNALS):
+        thread = start(server)      # inherits the held signals
         if ready is not None:
             ready()
         signum = signal.sigwait(STOP_SIGNALS)
-        log.info("%s received", signal.Signals(signum).name)
-        outcome = []
-        stopper = threading.Thread(
-            target=lambda: outcome.append(stop(server, thread, grace)),
-            name="classicnet-graceful-stop")
-        stopper.start()
-        cut_at_once = 0
-        while stopper.is_alive():
-            if signal.sigtimedwait(STOP_SIGNALS, 0.1):
-                log.info("second signal: cutting every client now")
-                cut_at_once += server.cut_clients()
-        stopper.join()
-    finally:
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
-    finished, cut = outcome[0]
-    if cut_at_once:     # stop() saw those clients leave and counted them finished
-        total = finished + cut
-        cut = min(total, cut + cut_at_once)
-        finished = total - cut
+        log.info("%s received: stopping (grace %.1f s)",
+                 signal.Signals(signum).name, grace)
+        finished, cut = _stop_unless_hurried(server, thread, grace)
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
     return finished, cut
+
+
+@contextmanager
+def _signals_held(signals):
+    """Hold *signals* back, to be collected with sigwait() rather than handled.
+
+    A shell that starts a program in the background sets SIGINT to "ignore",
+    and an ignored signal is thrown away even while it is blocked, so the
+    default disposition is put back for as long as the signals are held.
+    """
+    signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    previous = {signum: signal.signal(signum, signal.SIG_DFL) for signum in signals}
+    try:
+        yield
+    finally:
+        while signal.sigtimedwait(signals, 0):
+            pass                    # one more Ctrl-C after the stop: nothing to do
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
+
+
+def _stop_unless_hurried(server, thread, grace):
+    """Run stop() in a helper thread; a second signal meanwhile cuts every client."""
+    outcome = []
+    stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, grace)),
+                               name="classicnet-graceful-stop")
+    stopper.start()
+    cut_early = 0
+    while stopper.is_alive():
+        if signal.sigtimedwait(STOP_SIGNALS, 0.1):
+            log.info("second signal: cutting every client now")
+            cut_early += server.cut_clients()
+    finished, cut = outcome[0]
+    return finished - cut_early, cut + cut_early
 
 
 def _serve_until_interrupted(server, grace, ready):
     """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
     thread = start(server)
+    if ready is not None:
+        ready()
     try:
-        if ready is not None:
-            ready()
         while thread.is_alive():
             thread.join(0.5)
     except KeyboardInterrupt:

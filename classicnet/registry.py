@@ -148,16 +148,21 @@ def lookup(name, registry=HANDLERS):
     raise UsageError(message)
 
 
-def transport_of(handler):
+def transport_of(handler, registry=HANDLERS):
     """The transport a handler class is built for, or None if it could serve both.
 
     ``StreamRequestHandler`` subclasses are TCP and ``DatagramRequestHandler``
-    subclasses are UDP; a bare ``BaseRequestHandler`` does not say.
+    subclasses are UDP; a bare ``BaseRequestHandler`` says so only by the
+    transport it was registered for.
     """
     if issubclass(handler, socketserver.StreamRequestHandler):
         return "tcp"
     if issubclass(handler, socketserver.DatagramRequestHandler):
         return "udp"
+    for entry in registry.values():
+        for transport, registered in entry.handlers.items():
+            if registered is handler:
+                return transport
     return None
 
 

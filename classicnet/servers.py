@@ -56,9 +56,8 @@ The settings classicnet chooses, and why:
   ignore empty datagrams and datagrams from port 0 or from the server's own
   address, answer at most ``udp_rate`` datagrams a second from one host
   (``--udp-rate N``, default 1000), and give each handler a socket that
-  sends no more bytes in answer than the datagram brought, plus the
-  handler's declared ``reply_allowance`` (``reply`` declares its short
-  line).  This guards against mistakes; it is no sandbox, since a handler
+  sends no more bytes in answer than the datagram brought, or 64 if that
+  is more, plus the handler's declared ``reply_allowance``.  This guards against mistakes; it is no sandbox, since a handler
   can always reach ``self.server.socket``.
 * Threads are daemon threads and ``block_on_close`` is off: a client that
   never hangs up must not keep the server alive.  Instead, each server
@@ -102,6 +101,11 @@ DEFAULT_UDP_RATE = 1000
 # options and stores each as an attribute of the server.  Their defaults are
 # the class attributes of the same names below; 0 means "no limit".
 SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
+
+# Any datagram may be answered with this many bytes, however short it was:
+# a line such as a time of day.  Beyond it, an answer may not be longer than
+# the question unless the handler declares a reply_allowance.
+SHORT_ANSWER = 64
 
 # What a client refused by max_connections reads before the connection closes.
 REFUSAL = "classicnet: too many connections (at most {}); try again later\n"
@@ -247,7 +251,8 @@ class UDPServer(ClassroomSettings, socketserver.UDPServer):
     UDP has no connections to wait for: each datagram is served at once.
     ``verify_request()`` drops the datagrams that must not be answered, and
     the handler's ``self.request`` is ``(data, socket)`` with a socket that
-    answers at most as many bytes as *data* holds (see ``LimitedReplies``).
+    answers no more bytes than *data* holds, or a short line (see
+    ``LimitedReplies``).
     """
 
     arrival = "datagram from"
@@ -261,7 +266,8 @@ class UDPServer(ClassroomSettings, socketserver.UDPServer):
     def get_request(self):
         data, client_address = self.socket.recvfrom(self.max_packet_size)
         allowance = getattr(self.RequestHandlerClass, "reply_allowance", 0)
-        replies = LimitedReplies(self.socket, len(data) + allowance, len(data))
+        budget = max(len(data), SHORT_ANSWER) + allowance
+        replies = LimitedReplies(self.socket, budget, len(data))
         return (data, replies), client_address
 
     def verify_request(self, request, client_address):
@@ -307,9 +313,10 @@ class LimitedReplies:
     A server that answers a small datagram with a big one is an amplifier:
     whoever forges the sender's address makes the server flood that victim
     with more than the forger sent.  So the answer may be no larger than
-    the question, unless the handler class declares ``reply_allowance``, the
-    bytes it may add (``reply``'s line needs a few dozen).  Everything else
-    is passed to the real socket.
+    the question, or than ``SHORT_ANSWER`` bytes (a time of day, say: on the
+    wire that is at most about three times the smallest datagram), unless
+    the handler class declares ``reply_allowance``, the bytes it may add.
+    Everything else is passed to the real socket.
     """
 
     def __init__(self, sock, budget, received):
@@ -322,9 +329,10 @@ class LimitedReplies:
         if size > self.budget:
             raise ReplyTooLarge(
                 f"answer of {size} bytes not sent: a datagram of {self.received} "
-                f"bytes may get at most {self.budget} more bytes in answer (a "
-                "larger answer would amplify floods; a handler class that must "
-                "answer N bytes more than it receives declares reply_allowance = N)")
+                f"bytes may get at most {self.budget} more bytes in answer (its "
+                f"own size or {SHORT_ANSWER} bytes, whichever is more; a larger "
+                "answer would amplify floods; a handler class that must answer "
+                "N bytes more declares reply_allowance = N)")
         self.budget -= size
         return self._socket.sendto(data, *flags_and_address)
 
@@ -382,30 +390,30 @@ if hasattr(os, "fork"):
             super().finish_request(request, client_address)
 
         def wait_for_clients(self, deadline):
-            """Reap children until none is left or *deadline* passes."""
+            """Reap children until none is left or *deadline* passes.
+
+            socketserver's own collect_children() may block forever when
+            max_children are busy, so this reaps without ever blocking.
+            """
             while True:
-                self.reap_children()
+                self.reap_finished_children()
                 if not self.active_children or time.monotonic() >= deadline:
                     return len(self.active_children or ())
                 time.sleep(CHILD_POLL_INTERVAL)
 
-        def reap_children(self):
-            """Collect every child that has exited, without waiting for any.
-
-            socketserver's ``collect_children()`` would block, as long as
-            ``max_children`` are running, until one exits.
-            """
+        def reap_finished_children(self):
+            """Collect every child that has exited; never wait for one."""
             for pid in list(self.active_children or ()):
                 try:
-                    exited, _ = os.waitpid(pid, os.WNOHANG)
+                    finished, _ = os.waitpid(pid, os.WNOHANG)
                 except ChildProcessError:
-                    exited = pid    # reaped already, by the serving thread
-                if exited:
+                    finished = pid          # reaped by the serving thread
+                if finished:
                     self.active_children.discard(pid)
 
         def connections_in_service(self):
             """Children serving clients, and the connection just accepted."""
-            self.reap_children()
+            self.reap_finished_children()
             return len(self.active_children or ()) + super().connections_in_service()
 
         def cut_clients(self):

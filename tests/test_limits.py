@@ -57,6 +57,19 @@ def test_a_client_that_never_reads_is_disconnected(model):
                     client.send(b"x" * 65536)   # until the server gives up on us
 
 
+def test_a_chat_member_may_listen_longer_than_the_idle_timeout():
+    with running_server("chat", idle_timeout=0.2) as chat, \
+            running_server("echo", idle_timeout=0.4) as echo:
+        with connect(chat) as listener, connect(chat) as speaker:
+            assert listener.recv(200).startswith(b"* welcome")
+            assert speaker.recv(200).startswith(b"* welcome")
+            assert listener.recv(200).endswith(b" joined\n")
+            with connect(echo) as timed:            # a clock: this takes 0.4 s
+                assert closed_by_server(timed)
+            speaker.sendall(b"still there?\n")
+            assert listener.recv(200).endswith(b": still there?\n")
+
+
 def test_plain_serves_the_next_client_once_a_silent_one_times_out():
     with running_server("hello", model="plain", idle_timeout=0.2) as address:
         with connect(address) as silent, connect(address) as waiting:
@@ -197,7 +210,26 @@ class Amplifier(socketserver.BaseRequestHandler):
 
 
 class DeclaredAmplifier(Amplifier):
-    reply_allowance = 97
+    reply_allowance = 36            # 64 + 36: exactly the 100 bytes it sends
+
+
+class Mirror(socketserver.BaseRequestHandler):
+    """Answers each datagram with itself, twice."""
+
+    def handle(self):
+        data, sock = self.request
+        sock.sendto(data, self.client_address)
+        sock.sendto(data, self.client_address)
+
+
+def test_a_long_datagram_may_get_as_many_bytes_back_but_no_more():
+    with running_server(Mirror, model="plain", transport="udp") as address:
+        with udp_client() as client:
+            client.sendto(b"x" * 1000, address)
+            client.sendto(b"short", address)
+            assert client.recv(2000) == b"x" * 1000
+            assert client.recv(2000) == b"short"        # not the second 1000
+            assert client.recv(2000) == b"short"        # 10 bytes: under 64
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -226,7 +258,8 @@ def test_the_handler_socket_still_reads_like_a_socket():
             (data, sock), _ = server.get_request()
             assert data == b"hi"
             assert sock.getsockname() == server.server_address
-            assert sock.budget == 2
+            assert sock.budget == servers.SHORT_ANSWER
+            assert sock.received == 2
     finally:
         server.server_close()
 

@@ -7,6 +7,7 @@ wait for a newline; datagram (UDP) handlers answer each datagram whole and
 never answer an empty one.
 """
 
-from . import echo, hello, reply, upper
+from . import chargen, chat, daytime, discard, echo, files, hello, reply, timeserver, upper
 
-__all__ = ["echo", "hello", "reply", "upper"]
+__all__ = ["chargen", "chat", "daytime", "discard", "echo", "files", "hello", "reply",
+           "timeserver", "upper"]

@@ -1,0 +1,312 @@
+"""The interactive client: talk to a running server, by hand or from a script.
+
+    python -m classicnet client echo                    # a prompt, on a terminal
+    printf 'hi\\n' | python -m classicnet client echo    # like nc, in a script
+
+On a terminal it is the course notes' client grown up a little: a prompt,
+each line sent as you press Enter, the server's answer printed the moment
+it arrives (and a greeting such as hello's ``Welcome!`` before the first
+prompt), a note when the server closes.  It leaves on ``##``, Ctrl-D or
+Ctrl-C, and it never sends an empty message: on TCP, ``send(b"")`` sends
+nothing at all, and a server waiting in ``recv`` would wait forever while
+the client waits for an answer.
+
+With standard input not a terminal it behaves like ``nc``: it streams
+standard input to the server and the server's bytes, unchanged, to standard
+output.  At the end of the input it half-closes the connection
+(``shutdown(SHUT_WR)``: "I have finished talking, go on answering") and
+keeps reading until the server closes, or until *wait* seconds pass.
+
+Over UDP each line is one datagram.  UDP has no connection, so each answer
+is shown with the address that sent it, and at the end of the input the
+client waits until every datagram has had an answer, or *wait* seconds
+pass without one.
+
+Theory of operation.  One loop waits, with ``selectors``, for whichever
+comes first: a line from the keyboard or bytes from the server.  A
+selector can wait on sockets on every system, but not on a terminal on
+Windows, so a small thread copies standard input into one end of a
+``socket.socketpair()`` and the loop watches the other end.
+"""
+
+import codecs
+import os
+import selectors
+import socket
+import sys
+import threading
+import time
+
+from .text import format_address, printable
+
+__all__ = ["DEFAULT_WAIT", "open_socket", "run_client"]
+
+PROMPT = "> "
+LEAVE_WORD = b"##"
+RECV_SIZE = 65536
+
+# How long to wait, on a terminal, for a server that speaks first.
+BANNER_WAIT = 0.3
+
+# After the end of piped input: the longest wait for the server's last words.
+DEFAULT_WAIT = 3.0
+
+# Stop reading standard input while this much is waiting to be sent: a
+# server that does not read must not make the client swallow all its input.
+MAX_PENDING = 1 << 20
+
+
+def open_socket(host, port, transport, timeout=10.0):
+    """A TCP socket connected to (host, port), or a UDP socket and its target."""
+    if transport == "tcp":
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(None)
+        return sock, sock.getpeername()
+    family, kind, proto, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_DGRAM)[0]
+    return socket.socket(family, kind, proto), address
+
+
+def run_client(host, port, transport, wait=DEFAULT_WAIT, stdin=None, stdout=None):
+    """Talk to the server at (host, port): a prompt on a terminal, like nc otherwise."""
+    stdin = sys.stdin if stdin is None else stdin
+    stdout = sys.stdout if stdout is None else stdout
+    sock, address = open_socket(host, port, transport)
+    keyboard = reader_socket(stdin.fileno())
+    with sock, keyboard:
+        if stdin.isatty():
+            screen = Screen(stdout)
+            if transport == "tcp":
+                return talk_tcp(sock, keyboard, screen)
+            return talk_udp(sock, address, keyboard, screen)
+        raw = getattr(stdout, "buffer", stdout)
+        if transport == "tcp":
+            return relay_tcp(sock, keyboard, raw, wait)
+        return relay_udp(sock, address, keyboard, raw, wait)
+
+
+def reader_socket(fd):
+    """A socket that yields what can be read from *fd*, then end-of-stream."""
+    ours, theirs = socket.socketpair()
+
+    def copy():
+        try:
+            while True:
+                chunk = os.read(fd, RECV_SIZE)
+                if not chunk:
+                    break
+                theirs.sendall(chunk)
+        except OSError:
+            pass            # our end was closed: the client is leaving
+        finally:
+            theirs.close()
+
+    threading.Thread(target=copy, name="classicnet-stdin", daemon=True).start()
+    return ours
+
+
+class Lines:
+    """Cuts a stream of bytes into lines, keeping an unfinished one for later."""
+
+    def __init__(self):
+        self.unfinished = b""
+
+    def feed(self, chunk):
+        """The complete lines in ``unfinished + chunk``, without their newlines."""
+        *lines, self.unfinished = (self.unfinished + chunk).split(b"\n")
+        return [line.rstrip(b"\r") for line in lines]
+
+    def rest(self):
+        """What is left at the end of the input: one more line, or nothing."""
+        rest, self.unfinished = self.unfinished, b""
+        return [rest.rstrip(b"\r")] if rest else []
+
+
+class Screen:
+    """The terminal: a prompt, and server bytes shown safely as they arrive.
+
+    Bytes are decoded incrementally (a character split between two chunks
+    is still one character) and control characters are shown as escapes,
+    so a server cannot drive the terminal.
+    """
+
+    def __init__(self, stream):
+        self.stream = stream
+        self.decoder = codecs.getincrementaldecoder("utf-8")("backslashreplace")
+
+    def say(self, text):
+        """A line of our own, on a line of its own."""
+        self.stream.write(f"\r{text}\n")
+        self.stream.flush()
+
+    def prompt(self):
+        self.stream.write(PROMPT)
+        self.stream.flush()
+
+    def show(self, data, sender=None):
+        """Server bytes over the prompt, then the prompt again."""
+        text = self.decoder.decode(data).replace("\r\n", "\n")
+        shown = printable(text, limit=None, keep_newlines=True)
+        if sender is not None:
+            shown = f"{format_address(sender)}: {shown}"
+        self.stream.write("\r" + shown + ("" if shown.endswith("\n") else "\n"))
+        self.prompt()
+
+
+def talk_tcp(sock, keyboard, screen):
+    """The terminal session over TCP; returns when the user or the server leaves."""
+    peer = format_address(sock.getpeername())
+    screen.say(f"connected to {peer} (tcp); leave with ## or Ctrl-D")
+
+    def send(line):
+        sock.sendall(line + b"\n")
+
+    def receive():
+        data = sock.recv(RECV_SIZE)
+        if not data:
+            screen.say(f"connection closed by {peer}")
+            return False
+        screen.show(data)
+        return True
+
+    try:
+        return talk(sock, keyboard, screen, send, receive, BANNER_WAIT)
+    except ConnectionError as error:
+        screen.say(f"connection to {peer} lost: {error.strerror or error}")
+        return 1
+
+
+def talk_udp(sock, address, keyboard, screen):
+    """The terminal session over UDP: each line a datagram, each answer with its sender."""
+    screen.say(f"sending datagrams to {format_address(address)} (udp); "
+               "leave with ## or Ctrl-D")
+
+    def send(line):
+        sock.sendto(line + b"\n", address)
+
+    def receive():
+        data, sender = sock.recvfrom(65535)
+        screen.show(data, sender)
+        return True
+
+    return talk(sock, keyboard, screen, send, receive, 0)
+
+
+def talk(sock, keyboard, screen, send, receive, banner_wait):
+    """The terminal loop, the same for both transports.
+
+    Each line typed goes out with ``send(line)``, except empty lines and
+    the leave word; ``receive()`` shows what came from the server and
+    returns False when the server has closed.  The first prompt waits up
+    to *banner_wait* seconds for a server that speaks first.
+    """
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(keyboard, selectors.EVENT_READ)
+    lines = Lines()
+    try:
+        if not selector.select(banner_wait):
+            screen.prompt()
+        while True:
+            for key, _ in selector.select():
+                if key.fileobj is sock:
+                    if not receive():
+                        return 0
+                    continue
+                chunk = keyboard.recv(RECV_SIZE)
+                for line in lines.feed(chunk) + ([] if chunk else lines.rest()):
+                    if line == LEAVE_WORD:
+                        return leave(screen)
+                    if line:        # never an empty message
+                        send(line)
+                    screen.prompt()
+                if not chunk:       # Ctrl-D
+                    return leave(screen)
+    except KeyboardInterrupt:       # Ctrl-C
+        return leave(screen)
+
+
+def leave(screen):
+    screen.say("bye")
+    return 0
+
+
+def relay_tcp(sock, keyboard, out, wait):
+    """Like nc: standard input to the server, the server's bytes to *out*.
+
+    Sending never blocks: bytes wait in *pending* until the socket can take
+    them, and the loop goes on reading the server meanwhile.  (A client
+    blocked in ``sendall`` to an echo server that is itself blocked sending
+    back to that client would wait forever.)
+    """
+    sock.setblocking(False)
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(keyboard, selectors.EVENT_READ)
+    pending = b""
+    input_open, reading_input = True, True
+    deadline = None
+    while deadline is None or time.monotonic() < deadline:
+        timeout = None if deadline is None else deadline - time.monotonic()
+        for key, events in selector.select(timeout):
+            if key.fileobj is keyboard:
+                chunk = keyboard.recv(RECV_SIZE)
+                pending += chunk
+                input_open = bool(chunk)
+                continue
+            try:
+                if events & selectors.EVENT_READ:
+                    data = sock.recv(RECV_SIZE)
+                    if not data:
+                        return 0            # the server has closed
+                    out.write(data)
+                    out.flush()
+                if events & selectors.EVENT_WRITE and pending:
+                    pending = pending[sock.send(pending):]
+            except BlockingIOError:
+                pass
+            except ConnectionError:
+                return 1                    # the server has gone away
+        if not input_open and not pending and deadline is None:
+            sock.shutdown(socket.SHUT_WR)   # "that was all": a half-close
+            deadline = time.monotonic() + wait
+        want_input = input_open and len(pending) < MAX_PENDING
+        if want_input != reading_input:
+            if want_input:
+                selector.register(keyboard, selectors.EVENT_READ)
+            else:
+                selector.unregister(keyboard)
+            reading_input = want_input
+        selector.modify(sock, selectors.EVENT_READ
+                        | (selectors.EVENT_WRITE if pending else 0))
+    return 0
+
+
+def relay_udp(sock, address, keyboard, out, wait):
+    """Like ``nc -u``: each line of input one datagram, each answer to *out*."""
+    selector = selectors.DefaultSelector()
+    selector.register(sock, selectors.EVENT_READ)
+    selector.register(keyboard, selectors.EVENT_READ)
+    lines = Lines()
+    sent = answered = 0
+    deadline = None
+    while deadline is None or (answered < sent and time.monotonic() < deadline):
+        timeout = None if deadline is None else deadline - time.monotonic()
+        for key, _ in selector.select(timeout):
+            if key.fileobj is sock:
+                data, _ = sock.recvfrom(65535)
+                out.write(data)
+                out.flush()
+                answered += 1
+                if deadline is not None:
+                    deadline = time.monotonic() + wait
+                continue
+            chunk = keyboard.recv(RECV_SIZE)
+            for line in lines.feed(chunk) + ([] if chunk else lines.rest()):
+                if line:
+                    sock.sendto(line + b"\n", address)
+                    sent += 1
+            if not chunk:
+                selector.unregister(keyboard)
+                deadline = time.monotonic() + wait
+    return 0

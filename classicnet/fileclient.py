@@ -1,0 +1,331 @@
+"""The file client: list, get and put files on a CNFP/1 server (``classicnet files``).
+
+For scripts, one function per operation, each on a connection of its own::
+
+    from classicnet import fileclient
+
+    address = ("127.0.0.1", 9000)
+    fileclient.list_files(address)          # [{"name": "a.txt", "size": 12}, ...]
+    fileclient.put(address, "notes.md")     # {"ok": True, "name": ..., "sha256": ...}
+    fileclient.get(address, "notes.md", "copy.md")
+
+or several requests on one connection::
+
+    with fileclient.FileClient(address) as client:
+        for file in client.list():
+            client.get(file["name"])
+
+A download is written to ``TARGET.part`` and renamed to TARGET only once
+every byte has arrived and the sha256 the server announced matched, so
+TARGET is never half-written.  If the connection breaks, ``TARGET.part``
+stays: ``get(..., resume=True)`` asks the server for the rest (the
+request's ``"offset"``) and checks the whole file against the server's
+size and sha256 at the end, as FTP's REST command does for the course's
+FTP homework.
+
+An upload is hashed first, so the server can check what it received
+and keep nothing if it differs; then it leaves with zero-copy
+``socket.sendfile()``.
+
+Errors: ``ServerRefused`` when the server answers ``"ok": false`` (its
+message is the exception's), ``ChecksumMismatch`` when a download's sha256
+differs, both ``FileTransferError``; ``framing.FramingError`` when the
+server breaks the protocol; ``OSError`` for the network and local files.
+"""
+
+import hashlib
+import os
+import socket
+import time
+
+from . import framing
+from .text import printable
+
+__all__ = [
+    "ChecksumMismatch", "FileClient", "FileTransferError", "ProgressBar",
+    "ServerRefused", "download_paths", "get", "list_files", "put",
+]
+
+DEFAULT_ADDRESS = ("127.0.0.1", 9000)
+DEFAULT_TIMEOUT = 30.0
+
+# How much one sendfile() call may send: between calls the progress bar moves.
+SEND_CHUNK = 4 * 1024 * 1024
+
+
+class FileTransferError(Exception):
+    """A transfer that did not happen; the message says why, in one line."""
+
+
+class ServerRefused(FileTransferError):
+    """The server answered a request with ``"ok": false``."""
+
+
+class ChecksumMismatch(FileTransferError):
+    """A download's sha256 differs from the one the server announced."""
+
+
+def download_paths(name, target=None):
+    """Where a download of *name* goes: ``(target, partial)``.
+
+    *target* defaults to *name* in the current directory; a directory
+    means *name* inside it.  The download is written to *partial*
+    (``TARGET.part``) until it is complete and checked.
+    """
+    framing.check_name(name)
+    target = os.fspath(target if target is not None else name)
+    if os.path.isdir(target):
+        target = os.path.join(target, name)
+    return target, target + ".part"
+
+
+class FileClient:
+    """One connection to a CNFP/1 server, for any number of requests.
+
+    Methods for the caller: ``list()``, ``get()``, ``put()``, ``close()``
+    (which sends ``quit``).  It is a context manager.
+    """
+
+    def __init__(self, address=DEFAULT_ADDRESS, timeout=DEFAULT_TIMEOUT):
+        self.sock = socket.create_connection(tuple(address), timeout=timeout)
+        self.reader = framing.MessageReader(self.sock)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close(polite=exc_info[0] is None)
+
+    def close(self, polite=True):
+        """Say ``quit`` (when *polite* and the connection is in step), then close."""
+        try:
+            if polite and not self.reader.body_left:
+                self.request({"op": "quit"})
+        except (OSError, framing.FramingError, FileTransferError):
+            pass            # the server may have closed first; we close anyway
+        finally:
+            self.sock.close()
+
+    def request(self, header):
+        """Send one request without a body and return the server's answer."""
+        framing.send_message(self.sock, header)
+        return self.response()
+
+    def response(self):
+        """The server's next answer; ServerRefused if it says ``"ok": false``."""
+        try:
+            header = self.reader.read_header()
+        except framing.ConnectionClosed:
+            raise framing.IncompleteMessage(
+                "the server closed the connection without answering") from None
+        if framing.optional_field(header, "ok", bool) is not True:
+            error = framing.optional_field(header, "error", str, "no reason given")
+            raise ServerRefused(printable(error, limit=300))
+        return header
+
+    # --- list -------------------------------------------------------------
+
+    def list(self):
+        """The server's files: a list of ``{"name": str, "size": int}``, by name."""
+        files = framing.required_field(self.request({"op": "list"}), "files", list)
+        for file in files:
+            if not isinstance(file, dict):
+                raise framing.BadHeader("each listed file must be an object")
+            framing.check_name(framing.required_field(file, "name", str))
+            framing.size_field(file)
+        return files
+
+    # --- get --------------------------------------------------------------
+
+    def get(self, name, target=None, resume=False, offset=None, progress=None):
+        """Download *name* to *target* (default: *name* in the current directory).
+
+        *target* may be a directory.  With *resume*, continue from the bytes
+        already in ``TARGET.part``; *offset* continues from exactly that many
+        of them.  *progress*, if given, is called as ``progress(done, total)``.
+        Returns the server's answer with ``"path"`` added.
+        """
+        target, partial = download_paths(name, target)
+        start = self.resume_offset(partial, resume, offset)
+        header = {"op": "get", "name": name}
+        if resume or offset is not None:
+            header["offset"] = start
+        answer = self.request(header)
+        count = framing.size_field(answer)
+        self.reader.start_body(count)
+        expected = framing.required_field(answer, "sha256", str).lower()
+        if answer.get("offset", 0) != start or answer.get("name") != name:
+            raise framing.BadHeader(f"the server answered for another name or "
+                                    f"offset: {printable(str(answer))}")
+        with open(partial, "r+b" if start else "wb") as file:
+            digest = hash_prefix(file, start)
+            file.truncate(start)
+            total = start + count
+            done = start
+            for chunk in self.reader.body_chunks():
+                file.write(chunk)
+                digest.update(chunk)
+                done += len(chunk)
+                if progress:
+                    progress(done, total)
+        if digest.hexdigest() != expected:
+            os.unlink(partial)
+            raise ChecksumMismatch(
+                f"sha256 mismatch for {name!r}: received {digest.hexdigest()}, "
+                f"the server announced {expected}; the download was discarded"
+                + (" (did the file change on the server since the first part?)"
+                   if start else ""))
+        os.replace(partial, target)
+        return dict(answer, path=target, size=total)
+
+    @staticmethod
+    def resume_offset(partial, resume, offset):
+        if offset is None and not resume:
+            return 0
+        try:
+            have = os.path.getsize(partial)
+        except FileNotFoundError:
+            have = 0
+        if offset is None:
+            return have
+        if offset < 0 or offset > have:
+            raise FileTransferError(f"cannot continue from byte {offset}: "
+                                    f"{partial} holds {have} bytes")
+        return offset
+
+    # --- put --------------------------------------------------------------
+
+    def put(self, path, name=None, overwrite=False, progress=None):
+        """Upload the file at *path* as *name* (default: its own file name).
+
+        The server keeps it only if all of it arrives with the same sha256;
+        an existing file is replaced only with *overwrite*.
+        """
+        name = framing.check_name(name if name is not None else os.path.basename(path))
+        with open(path, "rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            header = {"op": "put", "name": name, "size": size,
+                      "sha256": sha256_of(file).hexdigest()}
+            if overwrite:
+                header["overwrite"] = True
+            try:
+                framing.send_message(self.sock, header)
+                self.send_body(file, size, progress)
+            except (BrokenPipeError, ConnectionResetError):
+                # The server may have refused the upload and closed
+                # (over --max-size): its answer says why, if it came.
+                self.response()
+                raise
+        return self.response()
+
+    def send_body(self, file, size, progress):
+        sent = 0
+        while sent < size:
+            count = min(SEND_CHUNK, size - sent)
+            got = self.sock.sendfile(file, sent, count)
+            if got == 0:
+                raise FileTransferError(f"{file.name} shrank while being sent; "
+                                        "the server will keep nothing")
+            sent += got
+            if progress:
+                progress(sent, size)
+
+
+def hash_prefix(file, length):
+    """A sha256 object fed with the first *length* bytes of *file*."""
+    digest = hashlib.sha256()
+    buffer = memoryview(bytearray(framing.CHUNK_SIZE))
+    file.seek(0)
+    left = length
+    while left:
+        got = file.readinto(buffer[:min(left, len(buffer))])
+        if not got:
+            raise FileTransferError(f"{file.name} is shorter than {length} bytes")
+        digest.update(buffer[:got])
+        left -= got
+    return digest
+
+
+def sha256_of(file):
+    """The sha256 object of a whole open binary file (read from its start)."""
+    digest = hash_prefix(file, os.fstat(file.fileno()).st_size)
+    file.seek(0)
+    return digest
+
+
+# --- one connection per call ----------------------------------------------
+
+def list_files(address=DEFAULT_ADDRESS, **options):
+    """The server's files, as ``FileClient.list()`` returns them."""
+    with FileClient(address, **options) as client:
+        return client.list()
+
+
+def get(address, name, target=None, resume=False, offset=None, progress=None,
+        **options):
+    """Download one file, as ``FileClient.get()`` does."""
+    with FileClient(address, **options) as client:
+        return client.get(name, target, resume, offset, progress)
+
+
+def put(address, path, name=None, overwrite=False, progress=None, **options):
+    """Upload one file, as ``FileClient.put()`` does."""
+    with FileClient(address, **options) as client:
+        return client.put(path, name, overwrite, progress)
+
+
+# --- the progress bar -----------------------------------------------------
+
+class ProgressBar:
+    """A one-line progress bar: bytes, percent, rate and time left.
+
+    ``ProgressBar.on(stream)`` gives one only when *stream* is a terminal, so
+    a piped or redirected command prints nothing extra.
+    """
+
+    WIDTH = 24
+
+    def __init__(self, stream, label, interval=0.1):
+        self.stream, self.label, self.interval = stream, label, interval
+        self.started = time.monotonic()
+        self.shown = 0.0
+        self.drawn = False
+
+    @classmethod
+    def on(cls, stream, label):
+        isatty = getattr(stream, "isatty", None)
+        return cls(stream, label) if isatty and isatty() else None
+
+    def __call__(self, done, total):
+        now = time.monotonic()
+        if done < total and now - self.shown < self.interval:
+            return
+        self.shown = now
+        self.stream.write("\r" + self.line(done, total, now - self.started))
+        self.stream.flush()
+        self.drawn = True
+
+    def line(self, done, total, elapsed):
+        fraction = done / total if total else 1.0
+        filled = int(fraction * self.WIDTH)
+        rate = done / elapsed if elapsed > 0 else 0.0
+        left = (total - done) / rate if rate else 0.0
+        bar = "#" * filled + "." * (self.WIDTH - filled)
+        return (f"{printable(self.label, 30)} [{bar}] "
+                f"{fraction:4.0%} {human_bytes(done)}/{human_bytes(total)} "
+                f"{human_bytes(rate)}/s {int(left) // 60}:{int(left) % 60:02d} left ")
+
+    def close(self):
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def human_bytes(count):
+    """``1536`` -> ``1.5 KiB``."""
+    if count < 1024:
+        return f"{count:.0f} B"
+    for unit in ("KiB", "MiB", "GiB"):
+        count /= 1024
+        if count < 1024 or unit == "GiB":
+            return f"{count:.1f} {unit}"

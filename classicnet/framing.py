@@ -1,0 +1,333 @@
+"""Framing: give a TCP byte stream message edges (the sticky-packet cure, 粘包).
+
+Theory of operation
+-------------------
+TCP delivers a stream of bytes, not messages.  Two ``sendall`` calls of
+``b"hello"`` and ``b"world"`` may arrive as one ``recv`` of
+``b"helloworld"`` (they "stick together", 粘包), or as ``b"hel"`` and
+``b"loworld"``.  Nothing in the bytes says where one message ends: the
+program has to say it.  ``scripts/demo_sticky.py`` shows both halves of that
+sentence on a real socket.
+
+The course notes' cure, kept here, is to send each message's length before
+the message.  A CNFP/1 message (see ``docs/protocol.md``) is::
+
+    +---------------------+-----------------------------+------------------+
+    | N: 4 bytes, "!I"    | header: N bytes, UTF-8 JSON | body: "size"     |
+    | (network order)     | object, N <= 65535          | bytes, if any    |
+    +---------------------+-----------------------------+------------------+
+
+So a reader always knows how much to read next: 4 bytes, then N, then the
+body the header announces.  Three rules make that safe against any client:
+
+* ``recv(n)`` returns *at most* n bytes, so "read exactly n" is a loop
+  (``MessageReader.read_exactly``), and a close inside that loop is an
+  ``IncompleteMessage``, while a close before the first byte of a message is
+  the ordinary end of a conversation, ``ConnectionClosed``.
+* A length the peer sent is never given to ``recv``: Python allocates the
+  whole size up front, so ``recv(4_000_000_000)`` would let one client
+  reserve 4 GB.  N is checked against 65535 first, and every byte is read
+  with ``recv_into`` into one buffer allocated once per connection.
+* The header is decoded strictly (UTF-8, a JSON object, no ``NaN``, no
+  repeated keys, no absurd nesting) and each field is type-checked, since
+  in Python ``True == 1``: ``{"size": true}`` is not a size.
+
+The course notes write the prefix with ``struct.pack('i', n)``, which is
+little-endian on the machines they ran on.  Because N < 65536, the two
+orders cannot be confused: a prefix that starts with two zero bytes is
+network order, one that ends with two zero bytes is little-endian, and
+anything else is not a CNFP/1 prefix (``BadPrefix``).  Writers here always
+use network order.
+
+The errors, all ``FramingError``::
+
+    FramingError
+     +-- ConnectionClosed    (also EOFError) the peer closed between messages
+     +-- IncompleteMessage   (also EOFError) the peer closed inside a message
+     +-- BadPrefix           the 4 bytes are no valid length: the stream is
+     |                       lost, so the connection must end
+     +-- BadHeader           the header arrived whole but is wrong: answer
+                             it and read the next message
+
+This module also holds the CNFP/1 rule for file names, ``check_name``,
+since both ends of a connection apply it.
+"""
+
+import json
+import socket
+import struct
+
+__all__ = [
+    "BadHeader", "BadPrefix", "ConnectionClosed", "FramingError",
+    "IncompleteMessage", "MAX_HEADER_SIZE", "MAX_NAME_BYTES", "MessageReader",
+    "check_name", "decode_header", "encode_header", "encode_message",
+    "optional_field", "parse_prefix", "required_field", "send_message",
+    "size_field",
+]
+
+PREFIX = struct.Struct("!I")           # the 4-byte header length, network order
+MAX_HEADER_SIZE = 65535
+MAX_NAME_BYTES = 255
+
+# How many bytes one recv_into may fill while a body streams in.  Larger
+# means fewer system calls; the buffer is allocated once per connection.
+CHUNK_SIZE = 1024 * 1024
+
+# While a body streams in, ask the kernel to fill the whole buffer before
+# returning (where it can), rather than return each small piece at once.
+WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
+
+
+class FramingError(Exception):
+    """The byte stream does not hold a well-formed message."""
+
+
+class ConnectionClosed(FramingError, EOFError):
+    """The peer closed the connection between two messages: a normal end."""
+
+
+class IncompleteMessage(FramingError, EOFError):
+    """The peer closed the connection in the middle of a message."""
+
+
+class BadPrefix(FramingError):
+    """The 4-byte length prefix is not a valid header length.
+
+    The reader cannot tell where the next message starts, so the
+    connection has to end.
+    """
+
+
+class BadHeader(FramingError):
+    """The header arrived whole but is not a valid JSON object, or a field is wrong."""
+
+
+# --- the length prefix ----------------------------------------------------
+
+def parse_prefix(prefix):
+    """The header length in 4 prefix bytes, in either byte order (see above).
+
+    >>> parse_prefix(b"\\x00\\x00\\x00\\x10"), parse_prefix(b"\\x10\\x00\\x00\\x00")
+    (16, 16)
+    """
+    if len(prefix) != PREFIX.size:
+        raise BadPrefix(f"a length prefix is {PREFIX.size} bytes, not {len(prefix)}")
+    prefix = bytes(prefix)
+    if prefix[:2] == b"\0\0":
+        return PREFIX.unpack(prefix)[0]
+    if prefix[2:] == b"\0\0":
+        return struct.unpack("<I", prefix)[0]
+    raise BadPrefix(f"invalid length prefix {prefix!r}: a header is at most "
+                    f"{MAX_HEADER_SIZE} bytes in either byte order "
+                    "(is this a CNFP/1 client?)")
+
+
+# --- the JSON header ------------------------------------------------------
+
+def _refuse_constant(name):
+    raise ValueError(f"{name} is not allowed")
+
+
+def _finite_float(text):
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise ValueError(f"{text[:20]} is too large")
+    return value
+
+
+def _object_without_repeats(pairs):
+    header = {}
+    for key, value in pairs:
+        if key in header:
+            raise ValueError(f"key {key!r} appears twice")
+        header[key] = value
+    return header
+
+
+_STRICT_JSON = json.JSONDecoder(parse_constant=_refuse_constant,
+                                parse_float=_finite_float,
+                                object_pairs_hook=_object_without_repeats)
+
+
+def decode_header(data):
+    """The JSON object in *data* (bytes), decoded strictly, or BadHeader."""
+    try:
+        text = bytes(data).decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadHeader(f"the header is not UTF-8 (byte {error.start})") from None
+    try:
+        header = _STRICT_JSON.decode(text)
+    except RecursionError:
+        raise BadHeader("the header nests too deeply") from None
+    except ValueError as error:
+        reason = error.msg if isinstance(error, json.JSONDecodeError) else str(error)
+        reason = reason[:100]
+        raise BadHeader(f"the header is not valid JSON: {reason}") from None
+    if not isinstance(header, dict):
+        raise BadHeader(f"the header must be a JSON object, not {_json_kind(header)}")
+    return header
+
+
+def encode_header(header):
+    """*header* (a dict) as compact UTF-8 JSON, checked against the size limit."""
+    data = json.dumps(header, ensure_ascii=False, allow_nan=False,
+                      separators=(",", ":")).encode("utf-8")
+    if len(data) > MAX_HEADER_SIZE:
+        raise ValueError(f"header of {len(data)} bytes is over {MAX_HEADER_SIZE}")
+    return data
+
+
+def encode_message(header, body=b""):
+    """The bytes of one whole message: prefix, header and (small) body."""
+    data = encode_header(header)
+    return PREFIX.pack(len(data)) + data + body
+
+
+def send_message(sock, header, body=b""):
+    """Send one message with ``sendall`` (``send`` may send only part of it)."""
+    sock.sendall(encode_message(header, body))
+
+
+# --- fields ---------------------------------------------------------------
+
+_KINDS = {str: "a string", int: "a whole number", bool: "true or false",
+          list: "a list", dict: "an object"}
+
+
+def _json_kind(value):
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, float):
+        return "a fraction"
+    return _KINDS.get(type(value), type(value).__name__)
+
+
+def _is_kind(value, kind):
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, kind)
+
+
+def required_field(header, key, kind):
+    """``header[key]``, which must be of type *kind* (``bool`` is not ``int``)."""
+    if key not in header:
+        raise BadHeader(f"the header needs the field {key!r}")
+    return optional_field(header, key, kind)
+
+
+def optional_field(header, key, kind, default=None):
+    """``header.get(key, default)``, type-checked as in ``required_field``."""
+    value = header.get(key, default)
+    if key in header and not _is_kind(value, kind):
+        raise BadHeader(f"field {key!r} must be {_KINDS[kind]}, "
+                        f"not {_json_kind(value)}")
+    return value
+
+
+def size_field(header, key="size"):
+    """A byte count: a whole number, zero or more."""
+    size = required_field(header, key, int)
+    if size < 0:
+        raise BadHeader(f"field {key!r} must be 0 or more, not {size}")
+    return size
+
+
+# --- names ----------------------------------------------------------------
+
+def check_name(name):
+    """Return *name* if it is one plain CNFP/1 file name, else raise BadHeader.
+
+    A name is a single path component: no ``/``, ``\\`` or NUL, not empty,
+    not ``.`` or ``..``, and at most 255 bytes in UTF-8.  Joined onto a
+    directory, such a name can only mean a file directly inside it.
+    """
+    if not isinstance(name, str):
+        raise BadHeader(f"a file name must be a string, not {_json_kind(name)}")
+    if name in ("", ".", ".."):
+        raise BadHeader(f"{name!r} is not a file name")
+    for char, what in (("/", "a slash"), ("\\", "a backslash"), ("\0", "a NUL byte")):
+        if char in name:
+            raise BadHeader(f"file name {name!r} contains {what}; "
+                            "give one plain name, without a directory")
+    try:
+        length = len(name.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise BadHeader(f"file name {name!r} is not valid Unicode") from None
+    if length > MAX_NAME_BYTES:
+        raise BadHeader(f"file name of {length} bytes is over {MAX_NAME_BYTES}")
+    return name
+
+
+# --- reading --------------------------------------------------------------
+
+class MessageReader:
+    """Reads CNFP/1 messages from one connected socket, into one reused buffer.
+
+    Methods for the caller: ``read_header()``, then, when the header
+    announces a body, ``start_body(size)`` and ``body_chunks()`` (or
+    ``skip_body()``).  ``body_left`` counts the body bytes not yet read, so
+    a caller can always get the stream back in step with ``skip_body()``.
+    """
+
+    def __init__(self, sock, chunk_size=CHUNK_SIZE):
+        self.sock = sock
+        self.buffer = memoryview(bytearray(max(chunk_size, MAX_HEADER_SIZE)))
+        self.body_left = 0
+
+    def read_exactly(self, count, what="message"):
+        """Exactly *count* bytes (at most the buffer size), as a view of the buffer.
+
+        The view is valid until the next read.  A close before the first
+        byte raises ConnectionClosed, a close after it IncompleteMessage.
+        """
+        view = self.buffer[:count]
+        received = 0
+        while received < count:
+            got = self.sock.recv_into(view[received:])
+            if not got:
+                if received == 0 and what == "length prefix":
+                    raise ConnectionClosed("the peer closed the connection")
+                raise IncompleteMessage(
+                    f"connection closed in the middle of a message: received "
+                    f"{received} of {count} {what} bytes")
+            received += got
+        return view
+
+    def read_header(self):
+        """The next message's header, a dict.
+
+        Raises ConnectionClosed, IncompleteMessage, BadPrefix or BadHeader
+        on bad bytes (and OSError when the socket itself fails).
+        """
+        if self.body_left:
+            raise RuntimeError(f"{self.body_left} body bytes are still unread")
+        # parse_prefix() never returns more than MAX_HEADER_SIZE: whatever
+        # the peer sent, at most 64 KiB are read next, into the buffer.
+        length = parse_prefix(self.read_exactly(PREFIX.size, "length prefix"))
+        return decode_header(self.read_exactly(length, "header"))
+
+    def start_body(self, size):
+        """Announce that *size* body bytes follow the header just read."""
+        self.body_left = size
+
+    def body_chunks(self):
+        """Yield the body as views of the buffer, each valid until the next.
+
+        Raises IncompleteMessage if the peer closes before the end.
+        """
+        while self.body_left:
+            want = min(self.body_left, len(self.buffer))
+            got = self.sock.recv_into(self.buffer[:want], want, WAIT_ALL)
+            if not got:
+                raise IncompleteMessage(
+                    f"connection closed in the middle of a message: "
+                    f"{self.body_left} body bytes never arrived")
+            self.body_left -= got
+            yield self.buffer[:got]
+
+    def skip_body(self):
+        """Read and throw away the rest of the body, to keep the stream in step."""
+        for _ in self.body_chunks():
+            pass

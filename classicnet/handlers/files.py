@@ -1,0 +1,485 @@
+"""files: a file server speaking CNFP/1 (list, get, put) under one root directory.
+
+The course notes send a file as a length prefix, a JSON header and the
+bytes (``classicnet.framing`` is that lesson as a module).  This handler is
+the server side, grown up: many requests on one connection, and every rule
+a real server needs when clients may be careless or hostile::
+
+    request                          what the server does
+    ------------------------------   ---------------------------------------
+    {"op": "list"}                   lists the regular files in the root
+    {"op": "get", "name": n}         sends the file with socket.sendfile()
+    {"op": "put", "name": n,         streams the body into a temporary file,
+     "size": s, ...} + s bytes       then renames it into place
+    {"filename": n, "filesize": s}   the course notes' upload: a put
+    {"op": "quit"}                   answers, then closes
+
+Theory of operation, one rule at a time:
+
+* A name is one plain file name (``framing.check_name``): the server never
+  joins a client's text onto a path.  Every file is opened *relative to a
+  descriptor of the root* (``dir_fd``) and with ``O_NOFOLLOW``, so neither
+  ``../x`` nor a symbolic link inside the root can reach anything outside.
+* An upload is written to ``.cnfp-upload-PID-RANDOM.part`` beside its
+  target, hashed as it streams in, and moved into place only when every
+  byte has arrived and the sha256 matched.  A cut connection, a refusal or
+  a full disk removes the temporary file, so a half-written file never
+  appears under the real name.  Temporary files are never listed, and those
+  a killed server left behind are removed when the next one starts.
+* A new name appears with ``os.link`` (which fails if the name exists,
+  atomically: no other upload can slip in between check and write); an
+  existing file is replaced with ``os.replace`` only on ``"overwrite": true``.
+* Memory stays flat: a download leaves the kernel with zero-copy
+  ``socket.sendfile()``, and an upload comes through one reused buffer.  The
+  server remembers each file's sha256 (keyed by inode, size and times), so
+  a file is hashed once, not on every download (under ``--forking`` each
+  child remembers only for its own client).
+* Every mistake is answered with ``{"ok": false, "error": "..."}``.  When
+  the request announced a body the server still reads (and throws away)
+  that body, so the next request is found where it should be; only when
+  the body's length is unknown or over ``--max-size`` does it answer and
+  close the connection.
+
+POSIX only: Windows has no ``dir_fd`` and no ``O_NOFOLLOW``.
+"""
+
+import errno
+import hashlib
+import logging
+import os
+import secrets
+import socketserver
+import stat
+import threading
+
+from .. import framing
+from ..errors import UsageError
+from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
+from ..registry import Option, register
+from ..text import format_address, printable
+
+__all__ = ["FilesHandler", "byte_count", "clear_leftovers", "is_temporary"]
+
+log = logging.getLogger("classicnet.files")
+
+DEFAULT_MAX_SIZE = 1 << 30        # 1 GiB
+TEMPORARY_PREFIX = ".cnfp-upload-"
+TEMPORARY_SUFFIX = ".part"
+
+SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_count(text):
+    """argparse type: ``1024``, ``512K``, ``10M`` or ``2G`` (powers of 1024)."""
+    number, suffix = text.strip(), ""
+    if number[-1:].upper() in SUFFIXES:
+        number, suffix = number[:-1], number[-1].upper()
+    if not number.isdigit():
+        raise ValueError(f"expected a number of bytes such as 1024, 512K, 10M "
+                         f"or 2G, not {text!r}")
+    return int(number) * SUFFIXES[suffix]
+
+
+byte_count.__name__ = "byte count"   # argparse names the type in its message
+
+
+def is_temporary(name):
+    """True for the name of an upload still in progress (or left by a crash)."""
+    return name.startswith(TEMPORARY_PREFIX) and name.endswith(TEMPORARY_SUFFIX)
+
+
+def clear_leftovers(root):
+    """Remove the temporary files of servers that no longer run; return their names.
+
+    The writer's process id is part of each temporary name, so a server
+    started beside a running one leaves the other's uploads alone.
+    """
+    removed = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if is_temporary(entry.name) and not _writer_alive(entry.name):
+                try:
+                    os.unlink(entry.path)
+                except FileNotFoundError:
+                    continue
+                removed.append(entry.name)
+    return removed
+
+
+def _writer_alive(name):
+    pid = name[len(TEMPORARY_PREFIX):].split("-")[0]
+    if not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True         # a process of another user
+    return True
+
+
+class DigestCache:
+    """The sha256 of files already hashed, so a file is read once, not per download.
+
+    The key is what changes when a file's content can have changed: its
+    device and inode, size, modification and change times (the change time
+    cannot be set back by any user).
+    """
+
+    def __init__(self, limit=4096):
+        self.limit = limit
+        self.digests = {}
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def key(status):
+        return (status.st_dev, status.st_ino, status.st_size,
+                status.st_mtime_ns, status.st_ctime_ns)
+
+    def get(self, status):
+        with self.lock:
+            return self.digests.get(self.key(status))
+
+    def remember(self, status, digest):
+        with self.lock:
+            if len(self.digests) >= self.limit:
+                self.digests.pop(next(iter(self.digests)))
+            self.digests[self.key(status)] = digest
+
+
+class Refusal(Exception):
+    """A request the server answers with an error.
+
+    The connection goes on, unless *close* says the stream cannot be
+    trusted any more.
+    """
+
+    def __init__(self, message, close=False):
+        super().__init__(message)
+        self.close = close
+
+
+@register("files", "tcp")
+class FilesHandler(socketserver.BaseRequestHandler):
+    """Serves the files in --root over CNFP/1: list, get, put (docs/protocol.md).
+
+    Class variables that may be overridden: ``options``.
+    Methods that may be extended: ``serve()`` (one request).
+    """
+
+    # The method that answers each "op" a request may name.
+    operations = {"list": "list_files", "get": "send_file",
+                  "put": "receive_file", "quit": "quit"}
+
+    options = (
+        Option("--root", "directory whose files are served", str, ".", "DIR"),
+        Option("--max-size", "largest upload accepted, in bytes (K, M, G allowed)",
+               byte_count, DEFAULT_MAX_SIZE, "BYTES"),
+    )
+
+    @classmethod
+    def prepare_server(cls, server):
+        """Check the settings, make the root absolute, clear old temporary files."""
+        if os.open not in os.supports_dir_fd:
+            raise UsageError("the files handler needs a POSIX system "
+                             "(os.open with dir_fd); it cannot run here")
+        root = os.path.realpath(os.fspath(server.root))
+        if not os.path.isdir(root):
+            what = "does not exist" if not os.path.exists(root) else "is not a directory"
+            raise UsageError(f"--root {os.fspath(server.root)!r} {what}; "
+                             "give a directory to serve")
+        if not isinstance(server.max_size, int) or server.max_size < 0:
+            raise UsageError(f"--max-size must be 0 or more bytes, not {server.max_size!r}")
+        server.root = root
+        server.digests = DigestCache()
+        for name in clear_leftovers(root):
+            log.info("removed %s, left by a server that stopped mid-upload", name)
+
+    def setup(self):
+        self.reader = framing.MessageReader(self.request)
+        self.root = os.open(self.server.root, os.O_RDONLY | os.O_DIRECTORY)
+
+    def finish(self):
+        os.close(self.root)
+
+    def handle(self):
+        try:
+            while self.serve_next():
+                pass
+        except IncompleteMessage as error:
+            log.info("client %s: %s", self.who, error)
+
+    def serve_next(self):
+        """Read and answer one request; return False when the connection should end."""
+        try:
+            header = self.reader.read_header()
+        except ConnectionClosed:
+            return False
+        except BadPrefix as error:
+            self.reply_error(error)
+            return False
+        except BadHeader as error:
+            self.reply_error(error)
+            return True
+        if not self.serve(header):
+            return False
+        # Whatever body the operation did not read (a refused upload's)
+        # is read now, so that the next header is found where it starts.
+        self.reader.skip_body()
+        return True
+
+    @property
+    def who(self):
+        return format_address(self.client_address)
+
+    def serve(self, header):
+        """Answer one request; return False when the connection should end."""
+        try:
+            return self.operation_for(header)(header)
+        except (Refusal, BadHeader) as error:
+            self.reply_error(error)
+            return not getattr(error, "close", False)
+
+    def operation_for(self, header):
+        if "op" not in header and "filename" in header:
+            return self.course_upload
+        op = framing.required_field(header, "op", str)
+        if op not in self.operations:
+            if "size" in header:
+                self.expect_body(header)
+            raise Refusal(f"unknown op '{printable(op, 40)}'; choose from: "
+                          f"{', '.join(self.operations)}")
+        return getattr(self, self.operations[op])
+
+    # --- replies ----------------------------------------------------------
+
+    def reply(self, header):
+        framing.send_message(self.request, header)
+
+    def reply_error(self, error):
+        log.info("client %s: refused: %s", self.who, error)
+        self.reply({"ok": False, "error": str(error)})
+
+    # --- list and quit ----------------------------------------------------
+
+    def list_files(self, header):
+        files = []
+        with os.scandir(self.root) as entries:
+            for entry in entries:
+                if self.listable(entry):
+                    try:
+                        size = entry.stat(follow_symlinks=False).st_size
+                    except OSError:
+                        continue        # removed while we looked
+                    files.append({"name": entry.name, "size": size})
+        files.sort(key=lambda file: file["name"])
+        self.reply(fit_listing(files))
+        return True
+
+    @staticmethod
+    def listable(entry):
+        if is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
+            return False
+        try:
+            framing.check_name(entry.name)
+        except BadHeader:
+            return False         # e.g. bytes that are not UTF-8
+        return True
+
+    def quit(self, header):
+        self.reply({"ok": True})
+        return False
+
+    # --- get --------------------------------------------------------------
+
+    def send_file(self, header):
+        name = self.checked_name(header, "name")
+        offset = framing.optional_field(header, "offset", int, 0)
+        if offset < 0:
+            raise Refusal(f"field 'offset' must be 0 or more, not {offset}")
+        with self.open_for_reading(name) as file:
+            status = os.fstat(file.fileno())
+            if offset > status.st_size:
+                raise Refusal(f"offset {offset} is past the end of {name!r} "
+                              f"({status.st_size} bytes)")
+            count = status.st_size - offset
+            response = {"ok": True, "name": name, "size": count,
+                        "sha256": self.digest_of(file, status)}
+            if "offset" in header:
+                response["offset"] = offset
+            self.reply(response)
+            sent = self.request.sendfile(file, offset, count) if count else 0
+        if sent != count:
+            log.warning("client %s: %r shrank while being sent; closing", self.who, name)
+            return False
+        return True
+
+    def open_for_reading(self, name):
+        """The regular file *name* in the root, opened without following links."""
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK  # a FIFO must not block
+        try:
+            fd = os.open(name, flags, dir_fd=self.root)
+        except FileNotFoundError:
+            raise Refusal(f"no file named {name!r} here") from None
+        except OSError as error:
+            if error.errno in (errno.ELOOP, errno.EMLINK):
+                raise Refusal(f"{name!r} is a symbolic link, and links are "
+                              "never followed") from None
+            raise Refusal(f"cannot read {name!r}: {error.strerror}") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise Refusal(f"{name!r} is not a regular file")
+        return open(fd, "rb", buffering=0)
+
+    def digest_of(self, file, status):
+        digest = self.server.digests.get(status)
+        if digest is None:
+            digest = sha256_of(file)
+            self.server.digests.remember(status, digest)
+        return digest
+
+    # --- put --------------------------------------------------------------
+
+    def course_upload(self, header):
+        """The course notes' upload: ``{"filename": n, "filesize": s}`` + s bytes."""
+        return self.receive_file(header, name_key="filename", size_key="filesize")
+
+    def receive_file(self, header, name_key="name", size_key="size"):
+        """Store an upload: check what can be checked before the body arrives,
+        stream the body into a temporary file, then give it its name."""
+        size = self.expect_body(header, size_key)
+        name = self.checked_name(header, name_key)
+        expected = framing.optional_field(header, "sha256", str)
+        if expected is not None and not is_sha256(expected):
+            raise Refusal("field 'sha256' must be 64 hexadecimal digits")
+        overwrite = framing.optional_field(header, "overwrite", bool, False)
+        self.check_target(name, overwrite)
+        temporary = self.create_temporary()
+        try:
+            digest = self.store_body(temporary)
+            if expected is not None and digest != expected.lower():
+                raise Refusal(f"sha256 mismatch for {name!r}: received {digest}, "
+                              f"expected {expected.lower()}; the upload was discarded")
+            status = self.move_into_place(temporary, name, overwrite)
+        except BaseException:
+            self.remove(temporary)
+            raise
+        self.server.digests.remember(status, digest)
+        log.info("client %s: stored %r (%d bytes)", self.who, name, size)
+        self.reply({"ok": True, "name": name, "size": size, "sha256": digest})
+        return True
+
+    def expect_body(self, header, key="size"):
+        """Read the request's body size and tell the reader a body follows."""
+        try:
+            size = framing.size_field(header, key)
+        except BadHeader as error:
+            raise Refusal(f"{error}; without a body size the connection "
+                          "cannot go on", close=True) from None
+        if size > self.server.max_size:
+            raise Refusal(f"upload of {size} bytes is over this server's limit "
+                          f"of {self.server.max_size} bytes", close=True)
+        self.reader.start_body(size)
+        return size
+
+    def check_target(self, name, overwrite):
+        try:
+            status = os.stat(name, dir_fd=self.root, follow_symlinks=False)
+        except FileNotFoundError:
+            return
+        if not stat.S_ISREG(status.st_mode):
+            raise Refusal(f"{name!r} exists and is not a regular file; "
+                          "only regular files are replaced")
+        if not overwrite:
+            raise Refusal(f"{name!r} already exists; send \"overwrite\": true "
+                          "to replace it")
+
+    def create_temporary(self):
+        name = f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{TEMPORARY_SUFFIX}"
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+        try:
+            fd = os.open(name, flags, 0o666, dir_fd=self.root)
+        except OSError as error:
+            raise Refusal(f"cannot store uploads here: {error.strerror}") from None
+        os.close(fd)
+        return name
+
+    def store_body(self, temporary):
+        """Stream the body into *temporary*, hashing as it comes; return the sha256."""
+        digest = hashlib.sha256()
+        fd = os.open(temporary, os.O_WRONLY | os.O_NOFOLLOW, dir_fd=self.root)
+        try:
+            for chunk in self.reader.body_chunks():
+                digest.update(chunk)
+                try:
+                    write_all(fd, chunk)
+                except OSError as error:
+                    raise Refusal(f"cannot store the upload: {error.strerror}; "
+                                  "nothing was kept") from None
+        finally:
+            os.close(fd)
+        return digest.hexdigest()
+
+    def move_into_place(self, temporary, name, overwrite):
+        """Give the finished upload its name; return the file's new status."""
+        root = self.root
+        try:
+            if overwrite:
+                os.replace(temporary, name, src_dir_fd=root, dst_dir_fd=root)
+            else:
+                os.link(temporary, name, src_dir_fd=root, dst_dir_fd=root)
+                self.remove(temporary)
+        except FileExistsError:
+            raise Refusal(f"{name!r} appeared during the upload; send "
+                          "\"overwrite\": true to replace it") from None
+        except OSError as error:
+            raise Refusal(f"cannot store {name!r}: {error.strerror}") from None
+        return os.stat(name, dir_fd=root, follow_symlinks=False)
+
+    def remove(self, temporary):
+        try:
+            os.unlink(temporary, dir_fd=self.root)
+        except FileNotFoundError:
+            pass
+
+    # --- names ------------------------------------------------------------
+
+    def checked_name(self, header, key):
+        name = framing.check_name(framing.required_field(header, key, str))
+        if is_temporary(name):
+            raise Refusal(f"{name!r} is reserved for uploads in progress")
+        return name
+
+
+def fit_listing(files):
+    """The list response, cut short (with ``"more"``) if it would not fit a header."""
+    budget = framing.MAX_HEADER_SIZE - 64
+    used = 0
+    for count, file in enumerate(files):
+        used += len(framing.encode_header(file)) + 1
+        if used > budget:
+            return {"ok": True, "files": files[:count], "more": len(files) - count}
+    return {"ok": True, "files": files}
+
+
+def is_sha256(text):
+    return len(text) == 64 and all(char in "0123456789abcdefABCDEF" for char in text)
+
+
+def sha256_of(file, chunk_size=framing.CHUNK_SIZE):
+    """The sha256 of an open binary file, read from its start through one buffer."""
+    digest = hashlib.sha256()
+    buffer = memoryview(bytearray(chunk_size))
+    file.seek(0)
+    while True:
+        got = file.readinto(buffer)
+        if not got:
+            return digest.hexdigest()
+        digest.update(buffer[:got])
+
+
+def write_all(fd, data):
+    """``os.write`` until all of *data* is written (a write may be partial)."""
+    while data:
+        data = data[os.write(fd, data):]

@@ -1,0 +1,165 @@
+"""Loading a student's own handler: from a file, from a module, or by name.
+
+The command line takes a handler three ways::
+
+    python -m classicnet echo                              # a registered name
+    python -m classicnet my_handlers.py:ReverseHandler     # a class in a file
+    python -m classicnet homework.reverse:ReverseHandler   # a class in a module
+    python -m classicnet --load my_handlers.py reverse     # a file whose
+                                                           # @register names it
+
+A file is imported the way ``python my_handlers.py`` would run it: its
+folder goes first on ``sys.path``, so it can import the files beside it,
+and it joins ``sys.modules`` under its own name (the forking model and
+``pickle`` both look classes up there).
+
+Theory of operation for errors.  Two kinds of thing can go wrong, and they
+deserve different answers:
+
+* The *spec* is wrong (no such file, no such class, a class that is not a
+  request handler).  That is a usage mistake: one line, ``UsageError``.
+* The student's *code* fails while it is imported (a ``SyntaxError``, a
+  ``NameError`` at module level).  Then the student needs Python's own
+  traceback, but only their part of it: the frames inside importlib and
+  classicnet say nothing useful.  ``StudentCodeError`` carries that
+  trimmed traceback as ``report``.
+"""
+
+import importlib
+import importlib.util
+import os
+import socketserver
+import sys
+import traceback
+
+from .errors import UsageError
+from .registry import Entry, first_line, transport_of
+
+__all__ = ["StudentCodeError", "entry_for", "find_handler", "is_spec",
+           "load_file", "load_spec"]
+
+
+class StudentCodeError(Exception):
+    """The student's file raised while it was imported.
+
+    ``report`` is the traceback to show them: their frames only.
+    """
+
+    def __init__(self, report):
+        super().__init__(report.rstrip().splitlines()[-1])
+        self.report = report
+
+
+def is_spec(text):
+    """True for ``file.py:Class`` and ``package.module:Class``, False for a name."""
+    where, colon, name = text.rpartition(":")
+    return bool(colon and where and name.isidentifier())
+
+
+def find_handler(text):
+    """A registered name stays a name; a spec becomes the class it points to."""
+    return load_spec(text) if is_spec(text) else text
+
+
+def load_spec(spec):
+    """The handler class that ``file.py:Class`` or ``package.module:Class`` names."""
+    where, _, class_name = spec.rpartition(":")
+    if _looks_like_a_file(where):
+        module = load_file(where)
+    else:
+        module = _import_module(where)
+    handler = getattr(module, class_name, None)
+    if handler is None:
+        found = handler_classes_in(module)
+        offer = f"; it has {', '.join(found)}" if found else \
+            "; it defines no request handler class"
+        raise UsageError(f"{where} has no class {class_name!r}{offer}")
+    if not (isinstance(handler, type)
+            and issubclass(handler, socketserver.BaseRequestHandler)):
+        raise UsageError(f"{class_name} in {where} is not a request handler class "
+                         "(subclass socketserver.BaseRequestHandler)")
+    return handler
+
+
+def load_file(path):
+    """Import the Python file at *path* and return it as a module."""
+    if not os.path.isfile(path):
+        raise UsageError(f"no such file: {path!r}")
+    if not path.endswith(".py"):
+        raise UsageError(f"{path!r} is not a Python file (expected a name ending in .py)")
+    path = os.path.abspath(path)
+    module_name = os.path.splitext(os.path.basename(path))[0]
+    loaded = sys.modules.get(module_name)
+    if getattr(loaded, "__file__", None) == path:
+        return loaded
+    folder = os.path.dirname(path)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException as error:
+        del sys.modules[module_name]
+        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+            raise
+        raise StudentCodeError(student_traceback(error)) from None
+    return module
+
+
+def entry_for(handler):
+    """A registry ``Entry`` for a class that was loaded, not registered.
+
+    The command line asks an entry for its options; a student's class may
+    declare ``options`` just like a built-in handler.
+    """
+    transport = transport_of(handler) or "tcp"
+    return Entry(handler.__name__, {transport: handler}, first_line(handler.__doc__))
+
+
+def handler_classes_in(module):
+    """The names of the request handler classes defined in *module*."""
+    return sorted(
+        name for name, value in vars(module).items()
+        if isinstance(value, type)
+        and issubclass(value, socketserver.BaseRequestHandler)
+        and value.__module__ == module.__name__)
+
+
+def student_traceback(error):
+    """Python's traceback for *error*, less the frames of importlib and classicnet."""
+    ours = ("<frozen ", os.path.dirname(os.path.abspath(__file__)),
+            os.path.dirname(importlib.__file__))
+    frames = traceback.extract_tb(error.__traceback__)
+    theirs = [frame for frame in frames if not frame.filename.startswith(ours)]
+    lines = traceback.format_exception_only(type(error), error)
+    if theirs:
+        lines = (["Traceback (most recent call last):\n"]
+                 + traceback.format_list(theirs) + lines)
+    return "".join(lines)
+
+
+def _looks_like_a_file(where):
+    return (where.endswith(".py") or "/" in where or os.sep in where
+            or os.path.isfile(where))
+
+
+def _import_module(name):
+    """Import a module by its dotted name; a module that is missing is a usage
+    mistake, an error inside it is the student's."""
+    if os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())    # as "python -m" does
+    try:
+        found = importlib.util.find_spec(name)
+    except (ModuleNotFoundError, ValueError):
+        found = None
+    except Exception as error:
+        raise StudentCodeError(student_traceback(error)) from None
+    if found is None:
+        raise UsageError(f"no module named {name!r} (is its folder on sys.path? "
+                         f"run from the folder that holds it)")
+    try:
+        return importlib.import_module(name)
+    except Exception as error:
+        raise StudentCodeError(student_traceback(error)) from None

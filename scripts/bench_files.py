@@ -1,0 +1,214 @@
+#!/usr/bin/env python3
+"""Benchmark the files server: get and put of one large file over loopback.
+
+Each transfer is timed against a baseline measured in the same run: a bare
+``socket.sendfile`` from another process into a ``recv_into`` reader, the
+fastest way Python can move a file through a socket.  The runs alternate
+(baseline, get, put, ...) so that load from other programs falls on all of
+them alike, and the medians are compared.
+
+    get      the files server (a separate process) sends with sendfile;
+             this process reads through recv_into, as the baseline does
+    put      this process sends with sendfile; the server reads through
+             recv_into, hashes and writes to disk
+    client-get / client-put
+             the same through classicnet.fileclient, which also writes
+             and hashes (get) or hashes first (put) on the client side
+
+Usage:  python scripts/bench_files.py [--size 1G] [--runs 5]
+"""
+
+import argparse
+import os
+import platform
+import resource
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from classicnet import fileclient, framing                      # noqa: E402
+from classicnet.handlers.files import byte_count                 # noqa: E402
+
+BUFFER = memoryview(bytearray(framing.CHUNK_SIZE))
+
+# The baseline sender, run as a separate process like the files server.
+BASELINE_SENDER = """
+import socket, sys
+path = sys.argv[1]
+listener = socket.create_server(("127.0.0.1", 0))
+print(listener.getsockname()[1], flush=True)
+while True:
+    connection, _ = listener.accept()
+    with connection, open(path, "rb") as file:
+        connection.sendfile(file)
+"""
+
+
+def receive(sock, size):
+    """Read *size* bytes through one reused buffer and throw them away."""
+    left = size
+    while left:
+        got = sock.recv_into(BUFFER[:min(left, len(BUFFER))])
+        if not got:
+            raise EOFError(f"{left} bytes never arrived")
+        left -= got
+
+
+def start(command):
+    """Start a server process; return it and the port from its first line."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    line = process.stdout.readline()
+    return process, int(line.rsplit(":", 1)[-1])
+
+
+def baseline(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        receive(sock, size)
+
+
+def get(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock:
+        framing.send_message(sock, {"op": "get", "name": "big"})
+        reader = framing.MessageReader(sock)
+        assert reader.read_header()["size"] == size
+        receive(sock, size)
+
+
+def put(port, size, path):
+    with socket.create_connection(("127.0.0.1", port)) as sock, open(path, "rb") as file:
+        framing.send_message(sock, {"op": "put", "name": "uploaded", "size": size})
+        sock.sendfile(file)
+        assert framing.MessageReader(sock).read_header()["ok"] is True
+
+
+def client_get(port, size, path):
+    fileclient.get(("127.0.0.1", port), "big", os.path.join(os.path.dirname(path),
+                                                             "downloaded"))
+
+
+def client_put(port, size, path):
+    fileclient.put(("127.0.0.1", port), path, "uploaded")
+
+
+def remove_outputs(work):
+    """Remove what a transfer wrote, outside the timing: each put makes a new file."""
+    for path in (os.path.join(work, "root", "uploaded"), os.path.join(work, "downloaded")):
+        if os.path.exists(path):
+            os.unlink(path)
+
+
+TRANSFERS = {"get": get, "put": put, "client-get": client_get,
+             "client-put": client_put}
+
+
+def cpu_seconds(pid):
+    """The CPU time (user + system) process *pid* has used so far, in seconds."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def peak_memory_mb(pid):
+    """The peak resident memory (VmHWM) of process *pid*, in MB."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def make_file(path, size):
+    with open(path, "wb") as file:
+        left = size
+        while left:
+            chunk = os.urandom(min(left, 1 << 20))
+            file.write(chunk)
+            left -= len(chunk)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--size", type=byte_count, default=byte_count("1G"),
+                        help="file size, e.g. 256M or 1G (default: 1G)")
+    parser.add_argument("--runs", type=int, default=5,
+                        help="runs of each transfer, alternated (default: 5)")
+    parser.add_argument("--dir", default=None,
+                        help="where the files live (default: the system's temporary "
+                             "directory; /dev/shm keeps the disk out of the figures)")
+    parser.add_argument("--only", default=None, metavar="NAMES",
+                        help="comma-separated transfers to run besides the baseline "
+                             "(default: all of " + ", ".join(TRANSFERS) + ")")
+    args = parser.parse_args()
+    size = args.size
+    chosen = ["baseline"] + (args.only.split(",") if args.only else list(TRANSFERS))
+    unknown = set(chosen) - set(TRANSFERS) - {"baseline"}
+    if unknown:
+        parser.error(f"unknown transfer {sorted(unknown)[0]!r}; "
+                     f"choose from: {', '.join(TRANSFERS)}")
+
+    with tempfile.TemporaryDirectory(prefix="bench-files-", dir=args.dir) as work:
+        root = os.path.join(work, "root")
+        os.mkdir(root)
+        source = os.path.join(work, "source")
+        make_file(source, size)
+        os.link(source, os.path.join(root, "big"))
+        files_server, files_port = start(
+            [sys.executable, "-m", "classicnet", "files", "--port", "0",
+             "--root", root, "--max-size", str(size), "-q"])
+        sender, sender_port = start([sys.executable, "-c", BASELINE_SENDER, source])
+        try:
+            started = time.perf_counter()
+            get(files_port, size, source)     # the server hashes "big" once here
+            cold_get = size / (time.perf_counter() - started) / 1e6
+            ports = {"baseline": sender_port}
+            servers = {"baseline": sender.pid}
+            rates = {name: [] for name in chosen}
+            cpu = {name: [] for name in chosen}     # (server, client) seconds per GiB
+            for _ in range(args.runs):
+                for name in chosen:
+                    transfer = baseline if name == "baseline" else TRANSFERS[name]
+                    server_pid = servers.get(name, files_server.pid)
+                    server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
+                    started = time.perf_counter()
+                    transfer(ports.get(name, files_port), size, source)
+                    rates[name].append(size / (time.perf_counter() - started) / 1e6)
+                    cpu[name].append(((cpu_seconds(server_pid) - server_cpu) * 2**30 / size,
+                                      (time.process_time() - client_cpu) * 2**30 / size))
+                    remove_outputs(work)
+            memory = {"files server": peak_memory_mb(files_server.pid),
+                      "baseline sender": peak_memory_mb(sender.pid),
+                      "this client": resource.getrusage(
+                          resource.RUSAGE_SELF).ru_maxrss / 1024}
+        finally:
+            for process in (files_server, sender):
+                process.terminate()
+                process.wait()
+
+    print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
+          f"alternated, loopback, files in {args.dir or tempfile.gettempdir()}, "
+          f"Python {platform.python_version()}, "
+          f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f} at the end")
+    base = statistics.median(rates["baseline"])
+    print(f"{'transfer':<12} {'median MB/s':>12} {'min':>8} {'max':>8} {'ratio':>7}"
+          f"   CPU s/GiB: server  client")
+    for name, values in rates.items():
+        median = statistics.median(values)
+        server_cpu = statistics.median(server for server, _ in cpu[name])
+        client_cpu = statistics.median(client for _, client in cpu[name])
+        print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
+              f"{median / base:7.2f}   {server_cpu:17.2f} {client_cpu:7.2f}")
+    print(f"cold get (server hashes the file first): {cold_get:.0f} MB/s, "
+          f"ratio {cold_get / base:.2f}")
+    print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
+    print("the server of the baseline is the bare sendfile sender; CPU time is "
+          "user + system, whatever the load")
+    print("targets: get >= 0.90 of baseline, put >= 0.50, memory < 50 MB")
+
+
+if __name__ == "__main__":
+    main()

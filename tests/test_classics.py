@@ -1,0 +1,330 @@
+"""The inetd classics against their RFCs: discard (863), daytime (867),
+chargen (864) and time (868), on TCP and UDP, in every model."""
+
+import logging
+import re
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import time
+
+import pytest
+
+from classicnet.handlers import chargen, daytime, reflection, timeserver
+from classicnet.launcher import build_server, running
+from classicnet.testing import running_server
+
+from conftest import MODELS, ROOT, TIMEOUT
+
+# RFC 864's pattern, rebuilt here from the RFC's words rather than taken
+# from the handler: the 95 printable characters, 72 to a line, each line
+# starting one character later.
+PRINTABLE = "".join(chr(code) for code in range(32, 127))
+CTIME_LINE = re.compile(rb"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n")
+SECONDS_1900_TO_1970 = 2208988800
+
+
+def read_until_closed(client, limit=1 << 20):
+    """Everything the server sends before it closes (at most *limit* bytes).
+
+    A server that closes with our bytes unread resets the connection; what
+    it sent before that still counts.
+    """
+    data = b""
+    try:
+        while len(data) < limit:
+            chunk = client.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except ConnectionResetError:
+        pass
+    return data
+
+
+def recv_exactly(client, size):
+    data = b""
+    while len(data) < size:
+        chunk = client.recv(size - len(data))
+        assert chunk, f"server closed after {len(data)} of {size} bytes"
+        data += chunk
+    return data
+
+
+def check_chargen_lines(data, first_line=0):
+    """Assert that *data* is RFC 864's pattern, starting at line *first_line*."""
+    lines = data.split(b"\r\n")
+    whole, rest = lines[:-1], lines[-1]
+    for number, line in enumerate(whole, start=first_line):
+        start = number % 95
+        assert line == (PRINTABLE * 2)[start:start + 72].encode("ascii"), \
+            f"line {number} is {line!r}"
+    start = (first_line + len(whole)) % 95
+    assert (PRINTABLE * 2)[start:start + 72].encode("ascii").startswith(rest)
+
+
+def udp_client(address):
+    client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    client.settimeout(TIMEOUT)
+    client.connect(address)
+    return client
+
+
+def nothing_waiting(sock):
+    """True if no datagram is queued on *sock* right now."""
+    return not select.select([sock], [], [], 0)[0]
+
+
+# --- discard (RFC 863) ---------------------------------------------------
+
+@pytest.mark.parametrize("model", MODELS)
+def test_discard_tcp_reads_everything_and_answers_nothing(model):
+    with running_server("discard", model=model) as address:
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            client.sendall(b"x" * 1_000_000)     # more than any socket buffer holds
+            client.shutdown(socket.SHUT_WR)
+            assert client.recv(1) == b""         # no response, then the close
+
+
+def test_discard_udp_answers_nothing():
+    with running_server("discard", transport="udp", model="plain") as address:
+        with udp_client(address) as client:
+            client.send(b"into the void")
+            # A negative check: nothing can arrive later than a slow machine
+            # allows, so this can only pass wrongly, never fail wrongly.
+            assert not select.select([client], [], [], 0.3)[0]
+
+
+# --- daytime (RFC 867) ---------------------------------------------------
+
+def assert_now(line, before, after):
+    """*line* is a ctime() line for a moment between *before* and *after*."""
+    assert CTIME_LINE.fullmatch(line), line
+    moment = time.mktime(time.strptime(line.decode("ascii").strip()))
+    assert int(before) <= moment <= after
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_daytime_tcp_sends_one_line_and_closes(model):
+    with running_server("daytime", model=model) as address:
+        before = time.time()
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            line = read_until_closed(client)
+        assert_now(line, before, time.time())
+
+
+def test_daytime_tcp_throws_away_what_the_client_sends():
+    with running_server("daytime") as address:
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            client.sendall(b"what time is it?\r\n" * 100)
+            assert CTIME_LINE.fullmatch(read_until_closed(client))
+
+
+def test_daytime_udp_answers_each_datagram_with_one_line():
+    with running_server("daytime", transport="udp") as address:
+        with udp_client(address) as client:
+            for request in (b"?", b"x" * 1000):
+                before = time.time()
+                client.send(request)
+                assert_now(client.recv(65536), before, time.time())
+
+
+def test_daytime_line_is_inetds_ctime_format():
+    assert CTIME_LINE.fullmatch(daytime.daytime_line(0))
+    assert daytime.daytime_line(86400 * 365).endswith(b"\r\n")
+
+
+# --- chargen (RFC 864) ---------------------------------------------------
+
+def test_chargen_pattern_is_the_rfc_pattern():
+    assert len(chargen.PATTERN) == 95 * 74
+    check_chargen_lines(chargen.PATTERN)
+    assert chargen.PATTERN.startswith(b' !"#$%&')
+    assert chargen.pattern_line(95) == chargen.pattern_line(0)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_chargen_tcp_streams_the_pattern(model):
+    with running_server("chargen", model=model) as address:
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            data = recv_exactly(client, 3 * 95 * 74 + 1000)   # three turns and more
+    check_chargen_lines(data)
+    assert all(len(line) == 72 for line in data.split(b"\r\n")[:-1])
+
+
+def test_chargen_tcp_ignores_what_the_client_sends():
+    with running_server("chargen") as address:
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            client.sendall(b"stop, please\r\n")
+            check_chargen_lines(recv_exactly(client, 10_000))
+
+
+class Records(logging.Handler):
+    """Collects the classicnet logger's records, from every thread."""
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+
+@pytest.fixture
+def server_log():
+    """The records the classicnet loggers write during the test."""
+    logger = logging.getLogger("classicnet")
+    records, level = Records(), logger.level
+    logger.addHandler(records)
+    logger.setLevel(logging.DEBUG)
+    yield records.records
+    logger.removeHandler(records)
+    logger.setLevel(level)
+
+
+def abort(client):
+    """Close *client* with a reset (SO_LINGER 0), as a killed program would."""
+    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    client.close()
+
+
+@pytest.mark.parametrize("model", ["plain", "threading"])
+@pytest.mark.parametrize("ending", [abort, socket.socket.close])
+def test_chargen_tcp_survives_the_client_leaving_quietly(model, ending, server_log):
+    server = build_server("chargen", model=model, port=0)
+    with running(server):
+        address = server.server_address
+        client = socket.create_connection(address, timeout=TIMEOUT)
+        recv_exactly(client, 5000)
+        ending(client)
+        assert server.wait_for_clients(time.monotonic() + TIMEOUT) == 0
+        with socket.create_connection(address, timeout=TIMEOUT) as again:
+            check_chargen_lines(recv_exactly(again, 1000))
+    went_away = [record for record in server_log if "went away" in record.getMessage()]
+    assert went_away and all(record.name == "classicnet.chargen" for record in went_away)
+    loud = [record for record in server_log
+            if record.levelno >= logging.WARNING or record.exc_info]
+    assert loud == []
+
+
+@pytest.mark.parametrize("size, expected", [
+    (1, 1), (72, 72), (100, 100), (512, 512), (513, 512), (65507, 512),
+])
+def test_chargen_udp_answers_with_no_more_than_was_asked(size, expected):
+    with running_server("chargen", transport="udp") as address:
+        with udp_client(address) as client:
+            client.send(b"q" * size)
+            answer = client.recv(65536)
+    assert len(answer) == expected
+    check_chargen_lines(answer)
+
+
+# --- time (RFC 868) ------------------------------------------------------
+
+def seconds_since_1970(answer):
+    assert len(answer) == 4
+    return struct.unpack("!I", answer)[0] - SECONDS_1900_TO_1970
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_time_tcp_sends_four_bytes_and_closes(model):
+    with running_server("time", model=model) as address:
+        before = time.time()
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            answer = read_until_closed(client)
+        assert int(before) <= seconds_since_1970(answer) <= time.time()
+
+
+def test_time_udp_answers_any_datagram_with_four_bytes():
+    with running_server("time", transport="udp") as address:
+        with udp_client(address) as client:
+            before = time.time()
+            client.send(b"\0")
+            answer = client.recv(65536)
+        assert int(before) <= seconds_since_1970(answer) <= time.time()
+
+
+def test_time_counts_from_1900_and_wraps_in_2036():
+    assert timeserver.time_bytes(0) == struct.pack("!I", SECONDS_1900_TO_1970)
+    last = 2**32 - 1 - SECONDS_1900_TO_1970          # 2036-02-07 06:28:15 UTC
+    assert timeserver.time_bytes(last) == b"\xff\xff\xff\xff"
+    assert timeserver.time_bytes(last + 1) == b"\0\0\0\0"
+    assert timeserver.unix_seconds(timeserver.time_bytes(1234567890)) == 1234567890
+
+
+# --- no reflection, no loops (every UDP classic) -------------------------
+
+# The size of each UDP classic's answer to a one-byte request.
+ANSWER_TO_ONE_BYTE = {"daytime": 26, "chargen": 1, "time": 4}
+ANSWERING = sorted(ANSWER_TO_ONE_BYTE)
+
+
+@pytest.mark.parametrize("name", ANSWERING)
+def test_udp_classics_never_answer_an_empty_datagram(name):
+    # The plain model serves datagrams in order: an answer to the empty one
+    # would be queued before the answer to the second.
+    with running_server(name, transport="udp", model="plain") as address:
+        with udp_client(address) as client:
+            client.send(b"")
+            client.send(b"?")
+            first = client.recv(65536)
+            assert nothing_waiting(client)
+    assert len(first) == ANSWER_TO_ONE_BYTE[name]
+
+
+def bound_to_classic_port(port):
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        sock.close()
+        pytest.skip(f"cannot bind 127.0.0.1:{port} to forge a loop: {error}")
+    return sock
+
+
+@pytest.mark.parametrize("name", ANSWERING)
+def test_udp_classics_do_not_answer_another_classic_service(name):
+    with running_server(name, transport="udp", model="plain") as address:
+        with bound_to_classic_port(7) as echo_port, udp_client(address) as client:
+            echo_port.sendto(b"x" * 100, address)   # as if from an echo server
+            client.send(b"?")
+            client.recv(65536)
+            assert nothing_waiting(echo_port)
+
+
+def test_should_answer():
+    assert reflection.should_answer(b"x", ("127.0.0.1", 40000))
+    assert not reflection.should_answer(b"", ("127.0.0.1", 40000))
+    for port in (7, 9, 13, 17, 19, 37):
+        assert not reflection.should_answer(b"x", ("127.0.0.1", port))
+    assert "empty" in reflection.refusal_reason(b"", ("127.0.0.1", 5))
+    assert "loop" in reflection.refusal_reason(b"x", ("::1", 19, 0, 0))
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_chargen_command_line_logs_no_error_when_clients_leave(model):
+    """The whole program, with -v: clients that reset or close mid-stream
+    leave no traceback and no error in the log, and Ctrl-C still stops it."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "classicnet", "chargen", f"--{model}", "--port", "0",
+         "-v"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        ready = server.stdout.readline()
+        host, port = re.search(r" on (\S+):(\d+)$", ready).groups()
+        for ending in (abort, socket.socket.close, abort):
+            client = socket.create_connection((host, int(port)), timeout=TIMEOUT)
+            recv_exactly(client, 20_000)
+            ending(client)
+        server.send_signal(signal.SIGINT)
+        _, log = server.communicate(timeout=TIMEOUT)
+    finally:
+        if server.poll() is None:
+            server.kill()
+            server.communicate()
+    assert server.returncode == 0
+    assert log.count("connection from") == 3
+    for noise in ("Traceback", "ERROR", "WARNING", "went away"):
+        assert noise not in log

@@ -1,0 +1,162 @@
+"""``classicnet new NAME``, and the homework tutorial followed word for word."""
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from classicnet.scaffold import class_name, write_starter
+from classicnet.errors import UsageError
+from classicnet.testing import connect
+from conftest import ROOT, TIMEOUT, classicnet_env, run_classicnet, serving
+
+EXAMPLES = os.path.join(ROOT, "examples")
+DOCS = [os.path.join(ROOT, "docs", name) for name in ("homework.md", "homework.zh-CN.md")]
+
+
+def pytest_in(folder, *args):
+    """Run ``python -m pytest ARGS`` in *folder*, as a student would."""
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider",
+                           *args], cwd=folder, env=classicnet_env(),
+                          capture_output=True, text=True, timeout=TIMEOUT * 3)
+
+
+def shell(line):
+    """The arguments of a ``$ python -m classicnet ...`` line of the tutorial."""
+    assert line.startswith("python -m classicnet ")
+    return line.split()[3:]
+
+
+def doc_commands(path):
+    """Every ``$ command`` line of a tutorial's console blocks."""
+    with open(path, encoding="utf-8") as file:
+        return re.findall(r"^\$ (.+)$", file.read(), flags=re.MULTILINE)
+
+
+# --- classicnet new ---------------------------------------------------------
+
+def test_new_writes_a_handler_and_a_test_that_passes(tmp_path):
+    result = run_classicnet("new", "word_count", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.decode().splitlines()[0] == \
+        "wrote word_count.py and test_word_count.py"
+    assert "class WordCountHandler(" in (tmp_path / "word_count.py").read_text()
+    assert pytest_in(tmp_path, "test_word_count.py").returncode == 0
+
+
+def test_new_udp_writes_a_datagram_handler_whose_test_passes(tmp_path):
+    assert run_classicnet("new", "ping", "--udp", cwd=tmp_path).returncode == 0
+    assert 'register("ping", "udp")' in (tmp_path / "ping.py").read_text()
+    assert pytest_in(tmp_path, "test_ping.py").returncode == 0
+
+
+@pytest.mark.parametrize("name, message", [
+    ("time", "'time' would hide Python's own module 'time'; pick another name, "
+             "such as 'time_server'"),
+    ("client", "'client' is a classicnet command word"),
+    ("chargen", "'chargen' is already a classicnet handler"),
+    ("my-handler", "'my-handler' cannot name a module"),
+    ("class", "'class' cannot name a module"),
+])
+def test_new_refuses_names_that_would_break(tmp_path, name, message):
+    result = run_classicnet("new", name, cwd=tmp_path)
+    assert result.returncode == 2
+    assert message in result.stderr.decode()
+    assert os.listdir(tmp_path) == []
+
+
+def test_new_never_overwrites_a_file(tmp_path):
+    (tmp_path / "test_reverse.py").write_text("mine")
+    with pytest.raises(UsageError, match="test_reverse.py already exists"):
+        write_starter("reverse", folder=str(tmp_path))
+    assert sorted(os.listdir(tmp_path)) == ["test_reverse.py"]
+    assert (tmp_path / "test_reverse.py").read_text() == "mine"
+
+
+def test_class_names_are_camel_case():
+    assert class_name("reverse") == "ReverseHandler"
+    assert class_name("word_count") == "WordCountHandler"
+
+
+# --- the tutorial, word for word --------------------------------------------
+
+REVERSE_STEPS = [
+    "python -m classicnet new reverse",
+    "python -m pytest test_reverse.py",
+    "python -m classicnet reverse.py:ReverseHandler --threading",
+    "python -m classicnet --load reverse.py reverse --threading",
+    "python -m classicnet client --tcp",
+    "printf 'hello\\n' | python -m classicnet client --tcp",
+]
+TIME_STEPS = [
+    "python -m classicnet new clock --udp",
+    "python -m pytest test_clock.py",
+    "python -m classicnet clock.py:TimeHandler --utc",
+    "python -m classicnet client --udp",
+    "printf 'what time is it?\\n' | python -m classicnet client --udp",
+    "python -m pytest -p classicnet.pytest_plugin test_clock.py",
+    "python -m classicnet reverse.py:ReverseHandler --threading --trace",
+]
+
+
+@pytest.mark.parametrize("doc", DOCS, ids=os.path.basename)
+def test_the_tutorials_commands_are_the_tested_ones(doc):
+    commands = set(doc_commands(doc))
+    tested = set(REVERSE_STEPS + TIME_STEPS) | {
+        "python -m pip install -e .", "mkdir homework", "cd homework",
+        "nc 127.0.0.1 9000", "nc -u 127.0.0.1 9000"}
+    assert commands - tested == set()
+    assert set(REVERSE_STEPS + TIME_STEPS) - commands == set()
+
+
+def replace_with_example(folder, name):
+    """The tutorial's "replace the contents of NAME with this"."""
+    shutil.copy(os.path.join(EXAMPLES, name), folder / name)
+
+
+def test_the_tutorial_word_for_word(tmp_path):
+    folder = tmp_path / "homework"
+    folder.mkdir()
+
+    # 1. a starting handler and a test that passes
+    new = run_classicnet(*shell(REVERSE_STEPS[0]), cwd=folder)
+    assert new.stdout.decode().splitlines() == [
+        "wrote reverse.py and test_reverse.py",
+        "run it:   python -m classicnet reverse.py:ReverseHandler",
+        "test it:  python -m pytest test_reverse.py"]
+    assert "1 passed" in pytest_in(folder, "test_reverse.py").stdout
+
+    # 3.-5. the reverse handler: run it, talk to it, test it
+    replace_with_example(folder, "reverse.py")
+    for step in REVERSE_STEPS[2:4]:
+        with serving(*shell(step), cwd=folder) as (server, (host, port)):
+            piped = run_classicnet("client", "--tcp", "--port", str(port),
+                                   input="hello\n你好\n".encode())
+        assert piped.stdout == "olleh\n好你\n".encode()
+    replace_with_example(folder, "test_reverse.py")
+    assert "3 passed" in pytest_in(folder, "test_reverse.py").stdout
+
+    # 6. the time handler over UDP
+    assert run_classicnet(*shell(TIME_STEPS[0]), cwd=folder).returncode == 0
+    assert "1 passed" in pytest_in(folder, "test_clock.py").stdout
+    replace_with_example(folder, "clock.py")
+    with serving(*shell(TIME_STEPS[2]), cwd=folder) as (server, (host, port)):
+        assert server.stdout.readline() == "  utc: True\n"
+        piped = run_classicnet("client", "--udp", "--port", str(port),
+                               input=b"what time is it?\n")
+    assert piped.stdout.endswith(b"+00:00\n")
+    replace_with_example(folder, "test_clock.py")
+    assert "1 passed" in pytest_in(folder, "-p", "classicnet.pytest_plugin",
+                                   "test_clock.py").stdout
+
+    # 7. --trace
+    with serving(*shell(TIME_STEPS[-1]), cwd=folder) as (server, address):
+        with connect(address) as client:
+            client.send(b"abc\n")
+            assert client.recv_until(b"\n") == b"cba\n"
+        server.terminate()
+        server.wait(TIMEOUT)
+        assert "shutdown_request [Thread-" in server.stderr_text()

@@ -111,15 +111,8 @@ def test_a_flood_past_max_connections_is_refused_and_the_server_recovers():
             assert client.recv(100) == b"Hello, again!\n"
 
 
-def test_threading_serves_500_connections_at_once_by_default():
-    assert servers.DEFAULT_MAX_CONNECTIONS >= 500
-    with running_server("hello", model="threading") as address:
-        clients = [connect(address) for _ in range(500)]
-        try:
-            assert all(client.recv(100) == b"Welcome!\n" for client in clients)
-        finally:
-            for client in clients:
-                client.close()
+def test_the_default_cap_keeps_design_mds_promise_of_500():
+    assert servers.DEFAULT_MAX_CONNECTIONS >= 500     # served: see test_cli.py
 
 
 def test_no_connection_limit_when_zero():

@@ -39,6 +39,18 @@ def read_until_closed(client, limit=1 << 20):
     return received
 
 
+def read_until(client, ending):
+    """What the server sends up to and including *ending* (bounded by the
+    client's timeout)."""
+    received = b""
+    while not received.endswith(ending):
+        chunk = client.recv(1)
+        if not chunk:
+            break
+        received += chunk
+    return received
+
+
 def closed_by_server(client, timeout=TIMEOUT):
     """True once the server closes *client*'s connection within *timeout*."""
     ready, _, _ = select.select([client], [], [], timeout)

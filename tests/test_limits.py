@@ -14,7 +14,7 @@ from classicnet.launcher import build_server
 from classicnet.testing import running_server
 from conftest import MODELS, ROOT, TIMEOUT
 from resources import (REFUSED, closed_by_server, connect, greeted,
-                       greeted_eventually, read_until_closed)
+                       greeted_eventually, read_until, read_until_closed)
 
 
 class TimeoutReporter(socketserver.BaseRequestHandler):
@@ -60,14 +60,16 @@ def test_a_client_that_never_reads_is_disconnected(model):
 def test_a_chat_member_may_listen_longer_than_the_idle_timeout():
     with running_server("chat", idle_timeout=0.2) as chat, \
             running_server("echo", idle_timeout=0.4) as echo:
-        with connect(chat) as listener, connect(chat) as speaker:
-            assert listener.recv(200).startswith(b"* welcome")
-            assert speaker.recv(200).startswith(b"* welcome")
-            assert listener.recv(200).endswith(b" joined\n")
+        with connect(chat) as listener:
+            assert read_until(listener, b"\n").startswith(b"* welcome")
+            speaker = connect(chat)
+            assert read_until(speaker, b"\n").startswith(b"* welcome")
+            assert read_until(listener, b"\n").endswith(b" joined\n")
             with connect(echo) as timed:            # a clock: this takes 0.4 s
                 assert closed_by_server(timed)
             speaker.sendall(b"still there?\n")
-            assert listener.recv(200).endswith(b": still there?\n")
+            assert read_until(listener, b"\n").endswith(b": still there?\n")
+            speaker.close()
 
 
 def test_plain_serves_the_next_client_once_a_silent_one_times_out():

@@ -153,7 +153,7 @@ def stop(server, thread, grace=DEFAULT_GRACE):
     thread.join(max(0.0, cut_deadline - time.monotonic()))
     server.wait_for_clients(cut_deadline)
     server.server_close()
-    return waiting - cut, cut
+    return max(0, waiting - cut), cut   # cut may count a client that came late
 
 
 @contextmanager

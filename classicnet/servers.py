@@ -165,6 +165,10 @@ class ClassroomSettings:
         """End the service of every client still being served; return how many."""
         return 0
 
+    def connections_in_service(self):
+        """How many connections are being served (none: UDP has no connections)."""
+        return 0
+
 
 class TCPServer(ClassroomSettings, socketserver.TCPServer):
     """socketserver's TCPServer with the classroom settings.
@@ -396,9 +400,9 @@ if hasattr(os, "fork"):
             max_children are busy, so this reaps without ever blocking.
             """
             while True:
-                self.reap_finished_children()
-                if not self.active_children or time.monotonic() >= deadline:
-                    return len(self.active_children or ())
+                waiting = self.connections_in_service()
+                if not waiting or time.monotonic() >= deadline:
+                    return waiting
                 time.sleep(CHILD_POLL_INTERVAL)
 
         def reap_finished_children(self):
@@ -412,19 +416,22 @@ if hasattr(os, "fork"):
                     self.active_children.discard(pid)
 
         def connections_in_service(self):
-            """Children serving clients, and the connection just accepted."""
+            """Children serving clients, and connections accepted but not
+            handed to a child yet (the parent notes a child's pid only once
+            fork() has returned, and the child may have served a while)."""
             self.reap_finished_children()
             return len(self.active_children or ()) + super().connections_in_service()
 
         def cut_clients(self):
-            """End every child still serving a client; return how many."""
+            """End every child still serving a client, and shut down the
+            connections not handed to a child yet; return how many."""
             children = list(self.active_children or ())
             for pid in children:
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass  # it has just finished on its own
-            return len(children)
+            return len(children) + super().cut_clients()
 
         def server_close(self):
             """Close the listening socket; kill the children that outlived

@@ -35,11 +35,17 @@ def left_in(root):
     return sorted(os.listdir(root))
 
 
+def uploading(root):
+    """True once the server has begun to store an upload (its temporary file)."""
+    return any(name.endswith(".part") for name in os.listdir(root))
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_an_upload_in_progress_at_shutdown_completes_within_the_grace(serve, model,
                                                                       tmp_path):
     server = serve("files", f"--{model}", "--root", str(tmp_path), "--grace", "60")
     with start_upload(server.address, "whole.bin", BODY) as client:
+        assert settles_to(lambda: uploading(tmp_path), True)
         server.terminate()
         assert "1 client(s) being served" in server.wait_for_log("stopping:")
         answer = finish_upload(client, BODY)
@@ -54,8 +60,7 @@ def test_an_upload_in_progress_at_shutdown_completes_within_the_grace(serve, mod
 def test_an_upload_cut_at_shutdown_leaves_nothing(serve, model, tmp_path):
     server = serve("files", f"--{model}", "--root", str(tmp_path), "--grace", "0.2")
     with start_upload(server.address, "half.bin", BODY) as client:
-        assert settles_to(lambda: any(name.endswith(".part")
-                                      for name in left_in(tmp_path)), True)
+        assert settles_to(lambda: uploading(tmp_path), True)
         server.terminate()
         assert server.exit_status() == 0
     assert "1 cut off" in server.wait_for_log("stopped:")

@@ -73,10 +73,12 @@ def serve_command(argv):
     configure_logging(args.verbose - args.quiet)
     model_settings = {dest: getattr(args, dest) for dest in servers.MODEL_SETTINGS
                       if getattr(args, dest) is not None}
+    limits = {name: getattr(args, name) for name in servers.SETTINGS}
     try:
         server = launcher.build_server(
             args.handler, model=args.model, transport=args.transport,
-            host=args.host, port=args.port, **handler_settings, **model_settings)
+            host=args.host, port=args.port, **handler_settings, **model_settings,
+            **limits)
     except socket.gaierror as error:
         raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
     except OSError as error:
@@ -173,6 +175,19 @@ def build_server_parser(entry=None, add_help=True):
                          metavar="S", help="on Ctrl-C, give clients S seconds "
                          "to finish before cutting them (default: %(default)s)")
 
+    limits = parser.add_argument_group("limits (0: no limit; see docs/security.md)")
+    limits.add_argument("--timeout", dest="idle_timeout", type=seconds,
+                        default=servers.DEFAULT_IDLE_TIMEOUT, metavar="S",
+                        help="disconnect a client that sends nothing for S "
+                             "seconds (default: %(default)s)")
+    limits.add_argument("--max-connections", type=limit,
+                        default=servers.DEFAULT_MAX_CONNECTIONS, metavar="N",
+                        help="serve at most N connections at once; refuse more "
+                             "with a one-line message (default: %(default)s)")
+    limits.add_argument("--udp-rate", type=limit, default=servers.DEFAULT_UDP_RATE,
+                        metavar="N", help="answer at most N datagrams a second "
+                        "from one host (default: %(default)s)")
+
     if entry is not None and entry.options:
         own = parser.add_argument_group(f"options of {entry.name}")
         for option in entry.options:
@@ -242,6 +257,18 @@ def seconds(text):
         value = -1.0
     if not 0 <= value < float("inf"):
         raise argparse.ArgumentTypeError(f"expected seconds (0 or more), not {text!r}")
+    return value
+
+
+def limit(text):
+    """argparse type: a whole number, zero or more (0 turns a limit off)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number (0 or more), "
+                                         f"not {text!r}")
     return value
 
 

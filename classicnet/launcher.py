@@ -60,7 +60,9 @@ DEFAULT_GRACE = 2.0
 # default of 0.5 s would make every stop wait up to half a second.
 POLL_INTERVAL = 0.05
 
-# How long to wait for handlers to return after their connections were cut.
+# How long, in all, to wait for handlers to return after their connections
+# were cut.  A handler blocked on something else than its socket never does;
+# its thread is a daemon and its process has been sent SIGTERM.
 CUT_TIMEOUT = 2.0
 
 
@@ -85,19 +87,19 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
                  port=DEFAULT_PORT, **settings):
     """Create, bind and activate a server for *handler*; do not serve yet.
 
-    *settings* are the handler's options (``delay=5``), stored on the server
-    as attributes; options not given take their defaults.  Settings named in
-    ``servers.MODEL_SETTINGS`` (``pool_size=4``, ``max_children=8``) belong to
-    the model instead and are stored the same way.  Raises ``UsageError``
-    for a wrong name, model, transport or setting, and ``OSError`` when the
-    address cannot be bound.
+    *settings* are the handler's options (``delay=5``), the server-level
+    settings of ``servers.SETTINGS`` (``max_connections=50``) and the model's
+    settings of ``servers.MODEL_SETTINGS`` (``pool_size=4``,
+    ``max_children=8``), all stored on the server as attributes; options not
+    given take their defaults.  Raises ``UsageError`` for a wrong name, model,
+    transport or setting, and ``OSError`` when the address cannot be bound.
     """
     name, handler_class, transport = resolve_handler(handler, transport)
     server_class = servers.server_class(model, transport)
     model_settings = {key: settings.pop(key) for key in list(settings)
                       if key in servers.MODEL_SETTINGS}
     options = {option.dest: option for option in registry.options_of(handler_class)}
-    unknown = sorted(set(settings) - set(options))
+    unknown = sorted(set(settings) - set(options) - set(servers.SETTINGS))
     if unknown:
         takes = ", ".join(sorted(options)) or "no settings"
         raise UsageError(f"{name} has no setting {unknown[0]!r} (it takes {takes})")
@@ -107,6 +109,9 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
         servers.configure_model(server, model, model_settings)
         for dest, option in options.items():
             setattr(server, dest, settings.get(dest, option.default))
+        for setting in servers.SETTINGS:
+            if setting in settings:
+                setattr(server, setting, settings[setting])
         prepare = getattr(handler_class, "prepare_server", None)
         if prepare is not None:
             prepare(server)
@@ -140,16 +145,19 @@ def stop(server, thread, grace=DEFAULT_GRACE):
     """
     deadline = time.monotonic() + grace
     waiting = server.wait_for_clients(time.monotonic())
+    log.info("stopping: %d client(s) being served, %.1f s to finish",
+             waiting, grace)
     stopper = threading.Thread(target=server.shutdown, name="classicnet-stop",
                                daemon=True)
     stopper.start()
     remaining = server.wait_for_clients(deadline)
     cut = server.cut_clients() if remaining else 0
-    stopper.join(CUT_TIMEOUT)
-    thread.join(CUT_TIMEOUT)
-    server.wait_for_clients(time.monotonic() + CUT_TIMEOUT)
+    cut_deadline = time.monotonic() + CUT_TIMEOUT
+    stopper.join(max(0.0, cut_deadline - time.monotonic()))
+    thread.join(max(0.0, cut_deadline - time.monotonic()))
+    server.wait_for_clients(cut_deadline)
     server.server_close()
-    return waiting - cut, cut
+    return max(0, waiting - cut), cut   # cut may count a client that came late
 
 
 @contextmanager

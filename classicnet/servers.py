@@ -39,6 +39,28 @@ The settings classicnet chooses, and why:
 * ``max_packet_size``: socketserver reads datagrams into 8192 bytes and
   silently cuts longer ones; classicnet reads up to 65535, the most one UDP
   datagram can carry.
+* ``idle_timeout`` (``--timeout S``, default 30 s): every connection
+  socket gets ``settimeout(S)``, so a client that sends nothing, or a byte
+  now and then more than S seconds apart, cannot hold a thread or a child
+  for ever.  The handler's ``recv()`` or ``sendall()`` raises
+  ``TimeoutError``, which ends the connection like any client that went
+  away.  (The price: with a timeout, Python polls the socket before each
+  call, about a tenth of the speed of the tiniest round trips.)
+* ``max_connections`` (``--max-connections N``, default 500): a client
+  arriving when N connections are being served is *refused*, not kept
+  waiting: it reads one line, ``classicnet: too many connections ...``,
+  and the connection is closed.  So the server stays responsive and the
+  student knows why.  (The forking model also has socketserver's
+  ``max_children``: beyond it, clients wait in the backlog.)
+* Datagram safety.  A UDP server answers whatever source address a
+  datagram claims, and that address can be forged, so a careless server
+  can be made to bombard a victim (a *reflector*).  The UDP servers here
+  ignore empty datagrams and datagrams from port 0 or from the server's own
+  address, answer at most ``udp_rate`` datagrams a second from one host
+  (``--udp-rate N``, default 1000), and give each handler a socket that
+  sends no more bytes in answer than the datagram brought, or 64 if that
+  is more, plus the handler's declared ``reply_allowance``.  This guards against mistakes; it is no sandbox, since a handler
+  can always reach ``self.server.socket``.
 * Threads are daemon threads and ``block_on_close`` is off: a client that
   never hangs up must not keep the server alive.  Instead, each server
   keeps the set of connections it is serving, so stopping can be graceful:
@@ -66,8 +88,8 @@ from .errors import UsageError
 from .text import format_address
 
 __all__ = [
-    "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "ThreadPoolMixIn",
-    "address_family", "configure_model", "server_class",
+    "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "SETTINGS", "ReplyTooLarge",
+    "ThreadPoolMixIn", "address_family", "configure_model", "server_class",
 ]
 
 log = logging.getLogger("classicnet.server")
@@ -75,6 +97,23 @@ log = logging.getLogger("classicnet.server")
 # How long the forking model waits between looks at its children while
 # stopping: os.waitpid() cannot wait with a timeout.
 CHILD_POLL_INTERVAL = 0.05
+
+DEFAULT_IDLE_TIMEOUT = 30.0
+DEFAULT_MAX_CONNECTIONS = 500
+DEFAULT_UDP_RATE = 1000
+
+# The server-level settings: build_server() accepts them beside a handler's
+# options and stores each as an attribute of the server.  Their defaults are
+# the class attributes of the same names below; 0 means "no limit".
+SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
+
+# Any datagram may be answered with this many bytes, however short it was:
+# a line such as a time of day.  Beyond it, an answer may not be longer than
+# the question unless the handler declares a reply_allowance.
+SHORT_ANSWER = 64
+
+# What a client refused by max_connections reads before the connection closes.
+REFUSAL = "classicnet: too many connections (at most {}); try again later\n"
 
 
 def address_family(host):
@@ -114,7 +153,9 @@ class ClassroomSettings:
         """Log the handler's exception once, with the client's address."""
         error = sys.exc_info()[1]
         who = format_address(client_address)
-        if isinstance(error, (ConnectionError, TimeoutError)):
+        if isinstance(error, (TimeoutError, socket.timeout)):
+            log.info("client %s timed out (--timeout): disconnected", who)
+        elif isinstance(error, ConnectionError):
             log.info("client %s went away: %s", who, error)
         else:
             log.exception("%s failed while serving %s",
@@ -129,27 +170,63 @@ class ClassroomSettings:
         """End the service of every client still being served; return how many."""
         return 0
 
+    def connections_in_service(self):
+        """How many connections are being served (none: UDP has no connections)."""
+        return 0
+
 
 class TCPServer(ClassroomSettings, socketserver.TCPServer):
     """socketserver's TCPServer with the classroom settings.
 
     It keeps the set of connections it has accepted and not yet closed:
     ``get_request()`` adds to it and ``close_request()`` takes away, and both
-    run in every model, so the set is always complete.
+    run in every model, so the set is always complete.  ``verify_request()``,
+    socketserver's hook for turning a client away, refuses one more than
+    ``max_connections``.
     """
 
     arrival = "connection from"
+    idle_timeout = DEFAULT_IDLE_TIMEOUT
+    max_connections = DEFAULT_MAX_CONNECTIONS
 
     def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
         self.open_connections = set()
         self.connections_changed = threading.Condition()
+        self.refusing = False
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
 
     def get_request(self):
         connection, client_address = super().get_request()
+        connection.settimeout(self.idle_timeout or None)
         with self.connections_changed:
             self.open_connections.add(connection)
         return connection, client_address
+
+    def verify_request(self, request, client_address):
+        """Refuse the client, with one line saying why, when it would be one
+        connection more than ``max_connections``."""
+        if self.max_connections and self.connections_in_service() > self.max_connections:
+            self.refuse(request, client_address)
+            return False
+        self.refusing = False
+        return super().verify_request(request, client_address)
+
+    def connections_in_service(self):
+        """How many clients are being served, counting the one just accepted."""
+        with self.connections_changed:
+            return len(self.open_connections)
+
+    def refuse(self, request, client_address):
+        """Tell a client it was turned away; socketserver then closes it."""
+        if not self.refusing:
+            log.warning("refusing clients: %d connections at once (--max-connections)",
+                        self.max_connections)
+            self.refusing = True
+        log.info("refused %s", format_address(client_address))
+        try:
+            request.send(REFUSAL.format(self.max_connections).encode("ascii"))
+        except OSError:
+            pass  # the client has gone already; closing is all that is left
 
     def close_request(self, request):
         with self.connections_changed:
@@ -181,10 +258,95 @@ class UDPServer(ClassroomSettings, socketserver.UDPServer):
     """socketserver's UDPServer, reading whole datagrams of any size.
 
     UDP has no connections to wait for: each datagram is served at once.
+    ``verify_request()`` drops the datagrams that must not be answered, and
+    the handler's ``self.request`` is ``(data, socket)`` with a socket that
+    answers no more bytes than *data* holds, or a short line (see
+    ``LimitedReplies``).
     """
 
     arrival = "datagram from"
     max_packet_size = 65535
+    udp_rate = DEFAULT_UDP_RATE
+
+    def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
+        self.rate_second, self.datagrams_this_second = None, {}
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    def get_request(self):
+        data, client_address = self.socket.recvfrom(self.max_packet_size)
+        allowance = getattr(self.RequestHandlerClass, "reply_allowance", 0)
+        budget = max(len(data), SHORT_ANSWER) + allowance
+        replies = LimitedReplies(self.socket, budget, len(data))
+        return (data, replies), client_address
+
+    def verify_request(self, request, client_address):
+        """Drop a datagram that is empty, comes from port 0 or from this
+        server itself, or exceeds its sender's rate."""
+        data = request[0]
+        if not data or client_address[1] == 0 or self.is_own_address(client_address):
+            return False
+        if not self.within_rate(client_address[0]):
+            return False
+        return super().verify_request(request, client_address)
+
+    def is_own_address(self, address):
+        """True for the server's own address (a datagram it would answer itself)."""
+        own_host, own_port = self.server_address[:2]
+        host, port = address[:2]
+        return port == own_port and (host == own_host or own_host in ("0.0.0.0", "::"))
+
+    def within_rate(self, host):
+        """Count a datagram from *host*; False once it sends more than
+        ``udp_rate`` in the current second."""
+        second = int(time.monotonic())
+        if second != self.rate_second:
+            self.rate_second, self.datagrams_this_second = second, {}
+        count = self.datagrams_this_second.get(host, 0) + 1
+        self.datagrams_this_second[host] = count
+        if not self.udp_rate or count <= self.udp_rate:
+            return True
+        if count == self.udp_rate + 1:
+            log.warning("dropping datagrams from %s: more than %d a second (--udp-rate)",
+                        host, self.udp_rate)
+        return False
+
+
+class ReplyTooLarge(ValueError):
+    """A datagram handler tried to answer more bytes than it may."""
+
+
+class LimitedReplies:
+    """The server's datagram socket as a handler sees it: ``sendto()`` sends
+    at most *budget* bytes in all, answering one datagram of *received* bytes.
+
+    A server that answers a small datagram with a big one is an amplifier:
+    whoever forges the sender's address makes the server flood that victim
+    with more than the forger sent.  So the answer may be no larger than
+    the question, or than ``SHORT_ANSWER`` bytes (a time of day, say: on the
+    wire that is at most about three times the smallest datagram), unless
+    the handler class declares ``reply_allowance``, the bytes it may add.
+    Everything else is passed to the real socket.
+    """
+
+    def __init__(self, sock, budget, received):
+        self._socket = sock
+        self.budget = budget
+        self.received = received
+
+    def sendto(self, data, *flags_and_address):
+        size = memoryview(data).nbytes
+        if size > self.budget:
+            raise ReplyTooLarge(
+                f"answer of {size} bytes not sent: a datagram of {self.received} "
+                f"bytes may get at most {self.budget} more bytes in answer (its "
+                f"own size or {SHORT_ANSWER} bytes, whichever is more; a larger "
+                "answer would amplify floods; a handler class that must answer "
+                "N bytes more declares reply_allowance = N)")
+        self.budget -= size
+        return self._socket.sendto(data, *flags_and_address)
+
+    def __getattr__(self, name):
+        return getattr(self._socket, name)
 
 
 class ThreadingMixIn(socketserver.ThreadingMixIn):
@@ -305,7 +467,18 @@ if hasattr(os, "fork"):
 
         The mix-in comes first in each class below, as in socketserver,
         so that its ``process_request`` replaces the plain one.
+
+        A client is cut by sending its child SIGTERM, which the child turns
+        into ``SystemExit``: the handler's ``finally`` blocks run, so a
+        half-received upload is removed as it would be under threading.  A
+        child still alive at ``server_close()`` has ignored that (a bare
+        ``except:`` swallows ``SystemExit``) and is killed.
         """
+
+        def finish_request(self, request, client_address):
+            """In the child: let SIGTERM unwind the handler, then serve."""
+            signal.signal(signal.SIGTERM, _raise_system_exit)
+            super().finish_request(request, client_address)
 
         def wait_for_clients(self, deadline):
             """Reap children until none is left or *deadline* passes.
@@ -314,9 +487,9 @@ if hasattr(os, "fork"):
             max_children are busy, so this reaps without ever blocking.
             """
             while True:
-                self.reap_finished_children()
-                if not self.active_children or time.monotonic() >= deadline:
-                    return len(self.active_children or ())
+                waiting = self.connections_in_service()
+                if not waiting or time.monotonic() >= deadline:
+                    return waiting
                 time.sleep(CHILD_POLL_INTERVAL)
 
         def reap_finished_children(self):
@@ -329,15 +502,36 @@ if hasattr(os, "fork"):
                 if finished:
                     self.active_children.discard(pid)
 
+        def connections_in_service(self):
+            """Children serving clients, and connections accepted but not
+            handed to a child yet (the parent notes a child's pid only once
+            fork() has returned, and the child may have served a while)."""
+            self.reap_finished_children()
+            return len(self.active_children or ()) + super().connections_in_service()
+
         def cut_clients(self):
-            """End every child still serving a client; return how many."""
+            """End every child still serving a client, and shut down the
+            connections not handed to a child yet; return how many."""
             children = list(self.active_children or ())
             for pid in children:
                 try:
                     os.kill(pid, signal.SIGTERM)
                 except ProcessLookupError:
                     pass  # it has just finished on its own
-            return len(children)
+            return len(children) + super().cut_clients()
+
+        def server_close(self):
+            """Close the listening socket; kill the children that outlived
+            a cut, then reap every child."""
+            for pid in list(self.active_children or ()):
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass  # it has ended since the last look
+            super().server_close()
+
+    def _raise_system_exit(signum, frame):
+        raise SystemExit(128 + signum)
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
     class ForkingUDPServer(ForkingMixIn, UDPServer): pass

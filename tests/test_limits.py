@@ -3,6 +3,7 @@
 import select
 import socket
 import socketserver
+import struct
 import subprocess
 import sys
 
@@ -18,10 +19,19 @@ from resources import (REFUSED, closed_by_server, connect, greeted,
 
 
 class TimeoutReporter(socketserver.BaseRequestHandler):
-    """Tells the client which timeout its connection socket has."""
+    """Tells the client which receive timeout the kernel holds for its socket."""
 
     def handle(self):
-        self.request.sendall(repr(self.request.gettimeout()).encode())
+        raw = self.request.getsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, 16)
+        seconds, microseconds = struct.unpack("@ll", raw)
+        timeout = seconds + microseconds / 1_000_000
+        self.request.sendall(repr(timeout or None).encode())
+
+
+class PatientReporter(TimeoutReporter):
+    """A handler that lifts the idle timeout for its own clients."""
+
+    idle_timeout = None
 
 
 # --- idle timeout ----------------------------------------------------------
@@ -36,6 +46,13 @@ def test_connection_sockets_get_the_idle_timeout(model, setting, expected):
     with running_server(TimeoutReporter, model=model, **setting) as address:
         with connect(address) as client:
             assert read_until_closed(client).decode() == expected
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_handler_may_lift_the_idle_timeout(model):
+    with running_server(PatientReporter, model=model, idle_timeout=7) as address:
+        with connect(address) as client:
+            assert read_until_closed(client).decode() == "None"
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -228,6 +228,11 @@ class ChatHandler(socketserver.BaseRequestHandler):
                "disconnected", int, 256, "LINES"),
     )
 
+    # A member may listen for hours without a word, so the server's idle
+    # timeout (--timeout) is off for chat; a member who stops reading is
+    # --max-behind's business.
+    idle_timeout = None
+
     @classmethod
     def prepare_server(cls, server):
         """Refuse models that cannot share a room; build the room."""
@@ -239,9 +244,6 @@ class ChatHandler(socketserver.BaseRequestHandler):
         server.chat_room = Room(server.max_behind)
 
     def setup(self):
-        # A member may listen for hours without a word, so the server's idle
-        # timeout is off here; a member who stops reading is --max-behind's.
-        self.request.settimeout(None)
         self.room = self.server.chat_room
         self.member = self.room.join(self.request, format_address(self.client_address))
         self.writer = threading.Thread(target=self.member.send_queued, daemon=True,

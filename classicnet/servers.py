@@ -253,7 +253,8 @@ class TCPServer(ClassroomSettings, socketserver.TCPServer):
     def close_request(self, request):
         with self.connections_changed:
             self.open_connections.discard(request)
-            self.connections_changed.notify_all()
+            if not self.open_connections:       # what wait_for_clients() waits for
+                self.connections_changed.notify_all()
         super().close_request(request)
 
     def wait_for_clients(self, deadline):

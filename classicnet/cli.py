@@ -30,8 +30,11 @@ import os
 import socket
 import sys
 
-from . import (__version__, client, fileclient, framing, launcher, loading, registry,
-               scaffold, servers, trace)
+# Only what serving needs is imported here: a forking server copies this
+# process for every client, and each module imported makes that copy dearer.
+# The tools (client, fileclient, scaffold, trace, lab) are imported by the
+# command that uses them.
+from . import __version__, framing, launcher, loading, registry, servers
 from .errors import UsageError
 from .text import format_address, printable
 
@@ -85,6 +88,7 @@ def serve_command(argv):
         error.classicnet_address = (args.host, args.port)
         raise
     if args.trace:
+        from . import trace
         trace.trace_server(server)
         logging.getLogger("classicnet.trace").setLevel(logging.INFO)
 
@@ -356,6 +360,7 @@ def client_command(argv):
 
 def interactive_client_command(argv):
     """Talk to a running server: a prompt on a terminal, like nc in a pipe."""
+    from . import client
     parser = argparse.ArgumentParser(
         prog=f"{PROG} client",
         usage="%(prog)s HANDLER | --tcp | --udp [--host HOST] [--port PORT] [--wait S]",
@@ -428,6 +433,7 @@ def build_files_client_parser():
 
 def files_client_command(argv):
     """Run one file-client operation; 0 on success, 1 when it failed."""
+    from . import fileclient
     args = build_files_client_parser().parse_args(argv)
     address = (args.host, args.port)
     try:
@@ -446,6 +452,7 @@ def resume_hint(args):
     """After a failed download, say how to continue it, if anything was kept."""
     if args.word != "get":
         return ""
+    from . import fileclient
     try:
         _, partial = fileclient.download_paths(args.name, args.output)
         kept = os.path.getsize(partial)
@@ -455,6 +462,7 @@ def resume_hint(args):
 
 
 def run_files_word(client, args):
+    from . import fileclient
     if args.word == "ls":
         for file in client.list():
             print(f"{file['size']:>12}  {printable(file['name'], limit=None)}")
@@ -488,6 +496,7 @@ def new_command(argv):
     parser.add_argument("--dir", default=".", metavar="FOLDER",
                         help="where to write the files (default: here)")
     args = parser.parse_args(argv)
+    from . import scaffold
     handler_path, test_path = scaffold.write_starter(
         args.name, args.transport, args.dir)
     cls = scaffold.class_name(args.name)
@@ -499,7 +508,7 @@ def new_command(argv):
 
 def lab_command(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
-    from . import lab       # only here: serving a handler never needs it
+    from . import lab
     models = [*servers.MODELS]
     parser = argparse.ArgumentParser(
         prog=f"{PROG} lab",

@@ -227,11 +227,16 @@ class TCPServer(ClassroomSettings, socketserver.TCPServer):
     def verify_request(self, request, client_address):
         """Refuse the client, with one line saying why, when it would be one
         connection more than ``max_connections``."""
-        if self.max_connections and self.connections_in_service() > self.max_connections:
+        if self.too_many_connections():
             self.refuse(request, client_address)
             return False
         self.refusing = False
         return super().verify_request(request, client_address)
+
+    def too_many_connections(self):
+        """True when the client just accepted is one more than ``max_connections``."""
+        return bool(self.max_connections) and \
+            self.connections_in_service() > self.max_connections
 
     def connections_in_service(self):
         """How many clients are being served, counting the one just accepted."""
@@ -253,7 +258,8 @@ class TCPServer(ClassroomSettings, socketserver.TCPServer):
     def close_request(self, request):
         with self.connections_changed:
             self.open_connections.discard(request)
-            self.connections_changed.notify_all()
+            if not self.open_connections:       # what wait_for_clients() waits for
+                self.connections_changed.notify_all()
         super().close_request(request)
 
     def wait_for_clients(self, deadline):
@@ -509,6 +515,7 @@ if hasattr(os, "fork"):
             max_children are busy, so this reaps without ever blocking.
             """
             while True:
+                self.reap_finished_children()
                 waiting = self.connections_in_service()
                 if not waiting or time.monotonic() >= deadline:
                     return waiting
@@ -527,9 +534,21 @@ if hasattr(os, "fork"):
         def connections_in_service(self):
             """Children serving clients, and connections accepted but not
             handed to a child yet (the parent notes a child's pid only once
-            fork() has returned, and the child may have served a while)."""
-            self.reap_finished_children()
+            fork() has returned, and the child may have served a while).
+
+            Children that have finished count until they are reaped.
+            """
             return len(self.active_children or ()) + super().connections_in_service()
+
+        def too_many_connections(self):
+            """Reap finished children first, but only if the count says the
+            client is one too many: socketserver's ``collect_children()``
+            reaps after every request already, so a waitpid() per child for
+            every new client would only repeat it."""
+            if not super().too_many_connections():
+                return False
+            self.reap_finished_children()
+            return super().too_many_connections()
 
         def cut_clients(self):
             """End every child still serving a client, and shut down the

@@ -36,7 +36,7 @@ first client, to check those settings or build shared state.
 
 import difflib
 import socketserver
-from dataclasses import dataclass, field
+from collections import namedtuple
 
 from .errors import UsageError
 
@@ -51,19 +51,15 @@ TRANSPORTS = ("tcp", "udp")
 COMMAND_WORDS = frozenset({"list", "client", "lab", "new", "help"})
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(namedtuple("Option", "flag help type default metavar",
+                        defaults=(str, None, None))):
     """A setting a handler reads from ``self.server``, and its command-line flag.
 
     ``Option("--delay", "milliseconds to wait per message", float, 100.0)``
     becomes the flag ``--delay MS`` and the attribute ``server.delay``.
     """
 
-    flag: str
-    help: str
-    type: type = str
-    default: object = None
-    metavar: str = None
+    __slots__ = ()
 
     @property
     def dest(self):
@@ -71,13 +67,13 @@ class Option:
         return self.flag.lstrip("-").replace("-", "_")
 
 
-@dataclass
 class Entry:
     """One registered name: its handler class per transport, and its help."""
 
-    name: str
-    handlers: dict = field(default_factory=dict)
-    help: str = ""
+    def __init__(self, name, handlers=None, help=""):
+        self.name = name
+        self.handlers = dict(handlers or {})
+        self.help = help
 
     @property
     def transports(self):

@@ -48,11 +48,9 @@ import errno
 import hashlib
 import logging
 import os
-import secrets
 import socketserver
 import stat
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 from .. import framing
 from ..errors import UsageError
@@ -205,6 +203,9 @@ class BackgroundSha256:
         self.buffers = [memoryview(bytearray(chunk_size)) for _ in range(2)]
         self.turn = 0
         self.hashing = None         # the Future of the chunk being hashed
+        # Imported here, not at the top: every module a server imports makes
+        # each fork() of the forking model slower (a bigger process to copy).
+        from concurrent.futures import ThreadPoolExecutor
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="sha256")
 
     def free_buffer(self):
@@ -476,7 +477,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
                           "to replace it")
 
     def create_temporary(self):
-        name = f"{TEMPORARY_PREFIX}{os.getpid()}-{secrets.token_hex(8)}{TEMPORARY_SUFFIX}"
+        name = f"{TEMPORARY_PREFIX}{os.getpid()}-{os.urandom(8).hex()}{TEMPORARY_SUFFIX}"
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         try:
             fd = os.open(name, flags, 0o666, dir_fd=self.root)

@@ -18,6 +18,7 @@ from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
 from conftest import MODELS, ROOT, TIMEOUT, recv_exactly
+from resources import read_until_closed
 
 # RFC 864's pattern, rebuilt here from the RFC's words rather than taken
 # from the handler: the 95 printable characters, 72 to a line, each line
@@ -25,25 +26,6 @@ from conftest import MODELS, ROOT, TIMEOUT, recv_exactly
 PRINTABLE = "".join(chr(code) for code in range(32, 127))
 CTIME_LINE = re.compile(rb"[A-Z][a-z]{2} [A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \d{4}\r\n")
 SECONDS_1900_TO_1970 = 2208988800
-
-
-def read_until_closed(client, limit=1 << 20):
-    """Everything the server sends before it closes (at most *limit* bytes).
-
-    A server that closes with our bytes unread resets the connection; what
-    it sent before that still counts.
-    """
-    data = b""
-    try:
-        while len(data) < limit:
-            chunk = client.recv(65536)
-            if not chunk:
-                break
-            data += chunk
-    except ConnectionResetError:
-        pass
-    return data
-
 
 
 def check_chargen_lines(data, first_line=0):

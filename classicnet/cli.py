@@ -74,14 +74,13 @@ def serve_command(argv):
     """Build the server the command line asks for and serve until a signal."""
     args, handler_settings = parse_server_args(argv)
     configure_logging(args.verbose - args.quiet)
-    model_settings = {dest: getattr(args, dest) for dest in servers.MODEL_SETTINGS
-                      if getattr(args, dest) is not None}
-    limits = {name: getattr(args, name) for name in servers.SETTINGS}
+    server_settings = {name: getattr(args, name)
+                       for name in (*servers.SETTINGS, *servers.MODEL_SETTINGS)
+                       if getattr(args, name) is not None}
     try:
         server = launcher.build_server(
             args.handler, model=args.model, transport=args.transport,
-            host=args.host, port=args.port, **handler_settings, **model_settings,
-            **limits)
+            host=args.host, port=args.port, **handler_settings, **server_settings)
     except socket.gaierror as error:
         raise UsageError(f"cannot resolve host {args.host!r}: {error.strerror}")
     except OSError as error:

@@ -96,22 +96,19 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     """
     name, handler_class, transport = resolve_handler(handler, transport)
     server_class = servers.server_class(model, transport)
-    model_settings = {key: settings.pop(key) for key in list(settings)
-                      if key in servers.MODEL_SETTINGS}
+    server_settings = {key: settings.pop(key) for key in list(settings)
+                       if servers.is_server_setting(key)}
     options = {option.dest: option for option in registry.options_of(handler_class)}
-    unknown = sorted(set(settings) - set(options) - set(servers.SETTINGS))
+    unknown = sorted(set(settings) - set(options))
     if unknown:
         takes = ", ".join(sorted(options)) or "no settings"
         raise UsageError(f"{name} has no setting {unknown[0]!r} (it takes {takes})")
     server = server_class((host, port), handler_class)
     try:
         server.handler_name, server.model, server.transport = name, model, transport
-        servers.configure_model(server, model, model_settings)
+        servers.configure_server(server, model, server_settings)
         for dest, option in options.items():
             setattr(server, dest, settings.get(dest, option.default))
-        for setting in servers.SETTINGS:
-            if setting in settings:
-                setattr(server, setting, settings[setting])
         prepare = getattr(handler_class, "prepare_server", None)
         if prepare is not None:
             prepare(server)

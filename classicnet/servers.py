@@ -91,7 +91,8 @@ from .text import format_address
 
 __all__ = [
     "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "SETTINGS", "ReplyTooLarge",
-    "ThreadPoolMixIn", "address_family", "configure_model", "server_class",
+    "ThreadPoolMixIn", "address_family", "configure_server", "is_server_setting",
+    "server_class",
 ]
 
 log = logging.getLogger("classicnet.server")
@@ -581,19 +582,27 @@ if hasattr(os, "fork"):
     SERVER_CLASSES[("forking", "udp")] = ForkingUDPServer
 
 
-def configure_model(server, model, settings):
-    """Set the model's own *settings* (``{"pool_size": 4}``) on *server*.
+def configure_server(server, model, settings):
+    """Set server-level *settings* on *server*: the limits of ``SETTINGS``
+    (``{"max_connections": 50}``), which every model has, and a model's own
+    settings of ``MODEL_SETTINGS`` (``{"pool_size": 4}``).
 
     Raises UsageError for a setting of another model or a count below 1.
     """
     for name, value in settings.items():
-        owner = MODEL_SETTINGS.get(name)
-        if owner != model:
-            raise UsageError(f"{name} is a setting of the {owner} model, not of {model}")
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise UsageError(f"{name} must be a whole number of at least 1, "
-                             f"not {value!r}")
+        if name in MODEL_SETTINGS:
+            owner = MODEL_SETTINGS[name]
+            if owner != model:
+                raise UsageError(f"{name} is a setting of the {owner} model, not of {model}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be a whole number of at least 1, "
+                                 f"not {value!r}")
         setattr(server, name, value)
+
+
+def is_server_setting(name):
+    """True for a setting of the server (a limit, a model's own), not the handler."""
+    return name in SETTINGS or name in MODEL_SETTINGS
 
 
 def server_class(model, transport):

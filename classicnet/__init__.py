@@ -14,9 +14,10 @@ From the shell: ``python -m classicnet echo --threading``.
 
 __version__ = "0.1.0"
 
+from .contract import Option
 from .errors import UsageError
 from .launcher import build_server, running, serve_until_signalled
-from .registry import Option, register
+from .registry import register
 
 __all__ = [
     "Option", "UsageError", "__version__", "build_server", "register",

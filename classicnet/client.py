@@ -37,9 +37,10 @@ import sys
 import threading
 import time
 
-from .text import format_address, printable
+from .endpoints import format_address
+from .text import printable
 
-__all__ = ["DEFAULT_WAIT", "open_socket", "run_client"]
+__all__ = ["DEFAULT_WAIT", "run_client"]
 
 PROMPT = "> "
 LEAVE_WORD = b"##"
@@ -47,6 +48,9 @@ RECV_SIZE = 65536
 
 # How long to wait, on a terminal, for a server that speaks first.
 BANNER_WAIT = 0.3
+
+# How long to wait for a TCP connection to be accepted.
+CONNECT_TIMEOUT = 10.0
 
 # After the end of piped input: the longest wait for the server's last words.
 DEFAULT_WAIT = 3.0
@@ -56,22 +60,13 @@ DEFAULT_WAIT = 3.0
 MAX_PENDING = 1 << 20
 
 
-def open_socket(host, port, transport, timeout=10.0):
-    """A TCP socket connected to (host, port), or a UDP socket and its target."""
-    if transport == "tcp":
-        sock = socket.create_connection((host, port), timeout=timeout)
-        sock.settimeout(None)
-        return sock, sock.getpeername()
-    family, kind, proto, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_DGRAM)[0]
-    return socket.socket(family, kind, proto), address
-
-
-def run_client(host, port, transport, wait=DEFAULT_WAIT, stdin=None, stdout=None):
-    """Talk to the server at (host, port): a prompt on a terminal, like nc otherwise."""
+def run_client(endpoint, wait=DEFAULT_WAIT, stdin=None, stdout=None):
+    """Talk to the server at *endpoint*: a prompt on a terminal, like nc otherwise."""
     stdin = sys.stdin if stdin is None else stdin
     stdout = sys.stdout if stdout is None else stdout
-    sock, address = open_socket(host, port, transport)
+    sock, address = endpoint.connect(CONNECT_TIMEOUT)
+    sock.settimeout(None)
+    transport = endpoint.kind
     keyboard = reader_socket(stdin.fileno())
     with sock, keyboard:
         if stdin.isatty():

@@ -72,7 +72,7 @@ def download_paths(name, target=None):
     means *name* inside it.  The download is written to *partial*
     (``TARGET.part``) until it is complete and checked.
     """
-    framing.check_name(name)
+    framing.check_file_name(name)
     target = os.fspath(target if target is not None else name)
     if os.path.isdir(target):
         target = os.path.join(target, name)
@@ -131,7 +131,7 @@ class FileClient:
         for file in files:
             if not isinstance(file, dict):
                 raise framing.BadHeader("each listed file must be an object")
-            framing.check_name(framing.required_field(file, "name", str))
+            framing.check_file_name(framing.required_field(file, "name", str))
             framing.size_field(file)
         return files
 
@@ -201,7 +201,7 @@ class FileClient:
         The server keeps it only if all of it arrives with the same sha256;
         an existing file is replaced only with *overwrite*.
         """
-        name = framing.check_name(name if name is not None else os.path.basename(path))
+        name = framing.check_file_name(name if name is not None else os.path.basename(path))
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             header = {"op": "put", "name": name, "size": size,

@@ -49,7 +49,7 @@ The errors, all ``FramingError``::
      +-- BadHeader           the header arrived whole but is wrong: answer
                              it and read the next message
 
-This module also holds the CNFP/1 rule for file names, ``check_name``,
+This module also holds the CNFP/1 rule for file names, ``check_file_name``,
 since both ends of a connection apply it.
 """
 
@@ -60,7 +60,7 @@ import struct
 __all__ = [
     "BadHeader", "BadPrefix", "ConnectionClosed", "FramingError",
     "IncompleteMessage", "MAX_HEADER_SIZE", "MAX_NAME_BYTES", "MessageReader",
-    "check_name", "decode_header", "encode_header", "encode_message",
+    "check_file_name", "decode_header", "encode_header", "encode_message",
     "optional_field", "parse_prefix", "required_field", "send_message",
     "size_field",
 ]
@@ -236,7 +236,7 @@ def size_field(header, key="size"):
 
 # --- names ----------------------------------------------------------------
 
-def check_name(name):
+def check_file_name(name):
     """Return *name* if it is one plain CNFP/1 file name, else raise BadHeader.
 
     A name is a single path component: no ``/``, ``\\`` or NUL, not empty,

@@ -32,17 +32,15 @@ cuts the remaining clients at once.
 """
 
 import logging
-import os
 import signal
 import socketserver
 import threading
 import time
 from contextlib import contextmanager
 
-from . import handlers  # noqa: F401  (registers the built-in handlers)
-from . import registry, servers
+from . import contract, registry, servers
+from .endpoints import server_endpoint
 from .errors import UsageError
-from .text import format_address
 
 __all__ = [
     "DEFAULT_GRACE", "DEFAULT_HOST", "DEFAULT_PORT", "build_server",
@@ -66,52 +64,56 @@ POLL_INTERVAL = 0.05
 CUT_TIMEOUT = 2.0
 
 
-def resolve_handler(handler, transport=None):
-    """Return ``(name, handler_class, transport)`` for a registered name or a class."""
+def resolve_handler(handler, kind=None):
+    """Return ``(name, handler_class, kind)`` for a registered name or a class.
+
+    *kind* is "tcp" or "udp", the kind of socket to serve; by default the
+    handler's own (TCP, unless it only speaks UDP).
+    """
     if isinstance(handler, str):
         entry = registry.lookup(handler)
-        transport = transport or entry.default_transport
-        return handler, entry.handler_for(transport), transport
+        kind = kind or entry.default_kind
+        return handler, entry.handler_for(kind), kind
     if not (isinstance(handler, type)
             and issubclass(handler, socketserver.BaseRequestHandler)):
         raise UsageError(f"{handler!r} is not a socketserver request handler class")
-    declared = registry.transport_of(handler)
-    transport = transport or declared or "tcp"
-    if declared and transport != declared:
+    declared = registry.kind_of(handler)
+    kind = kind or declared or "tcp"
+    if declared and kind != declared:
         raise UsageError(f"{handler.__name__} is a {declared} handler "
-                         f"and cannot serve {transport}")
-    return handler.__name__, handler, transport
+                         f"and cannot serve {kind}")
+    return handler.__name__, handler, kind
 
 
 def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
-                 port=DEFAULT_PORT, **settings):
+                 port=DEFAULT_PORT, endpoint=None, **settings):
     """Create, bind and activate a server for *handler*; do not serve yet.
 
-    *settings* are the handler's options (``delay=5``), the server-level
-    settings of ``servers.SETTINGS`` (``max_connections=50``) and the model's
-    settings of ``servers.MODEL_SETTINGS`` (``pool_size=4``,
-    ``max_children=8``), all stored on the server as attributes; options not
-    given take their defaults.  Raises ``UsageError`` for a wrong name, model,
-    transport or setting, and ``OSError`` when the address cannot be bound.
+    Where it listens is *endpoint* (``classicnet.endpoints.Endpoint``), or
+    else *transport* ("tcp", "udp"; by default the handler's), *host* and
+    *port*.  *settings* are the handler's options (``delay=5``), which
+    land in ``server.options``, the server-level settings of
+    ``servers.SETTINGS`` (``max_connections=50``) and the model's settings
+    of ``servers.MODEL_SETTINGS`` (``pool_size=4``, ``max_children=8``).
+    Raises ``UsageError`` for a wrong name, model, transport or setting,
+    and ``OSError`` when the address cannot be bound.
     """
-    name, handler_class, transport = resolve_handler(handler, transport)
-    server_class = servers.server_class(model, transport)
+    if endpoint is None:
+        if transport is None:
+            transport = resolve_handler(handler)[2]
+        endpoint = server_endpoint(transport, host, port)
+    name, handler_class, _ = resolve_handler(handler, endpoint.kind)
+    server_class = servers.server_class(model, endpoint.transport)
     server_settings = {key: settings.pop(key) for key in list(settings)
                        if servers.is_server_setting(key)}
-    options = {option.dest: option for option in registry.options_of(handler_class)}
-    unknown = sorted(set(settings) - set(options))
-    if unknown:
-        takes = ", ".join(sorted(options)) or "no settings"
-        raise UsageError(f"{name} has no setting {unknown[0]!r} (it takes {takes})")
-    server = server_class((host, port), handler_class)
+    options = contract.options_of(handler_class)
+    contract.check_options(options, handler_class.__name__)
+    values = contract.option_values(options, settings, name)
+    server = server_class(endpoint.address, handler_class)
     try:
-        server.handler_name, server.model, server.transport = name, model, transport
-        servers.configure_server(server, model, server_settings)
-        for dest, option in options.items():
-            setattr(server, dest, settings.get(dest, option.default))
-        prepare = getattr(handler_class, "prepare_server", None)
-        if prepare is not None:
-            prepare(server)
+        server.handler_name, server.options = name, values
+        servers.configure_server(server, server_settings)
+        contract.prepare(handler_class, server)
     except BaseException:
         server.server_close()
         raise
@@ -120,13 +122,15 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
 
 def describe(server):
     """The readiness line: what is served, how, and on which address."""
-    address = format_address(server.server_address)
     return (f"classicnet: serving {server.handler_name} "
-            f"({server.model}, {server.transport}) on {address}")
+            f"({server.model}, {server.transport}) on {server.endpoint}")
 
 
 def start(server):
     """Run ``serve_forever()`` in a new thread and return the thread."""
+    server.events.emit("listening", transport=server.transport,
+                       address=str(server.endpoint), handler=server.handler_name,
+                       model=server.model)
     thread = threading.Thread(target=server.serve_forever,
                               kwargs={"poll_interval": POLL_INTERVAL},
                               name="classicnet-server", daemon=True)
@@ -154,7 +158,9 @@ def stop(server, thread, grace=DEFAULT_GRACE):
     thread.join(max(0.0, cut_deadline - time.monotonic()))
     server.wait_for_clients(cut_deadline)
     server.server_close()
-    return max(0, waiting - cut), cut   # cut may count a client that came late
+    finished = max(0, waiting - cut)    # cut may count a client that came late
+    server.events.emit("stopped", finished=finished, cut=cut)
+    return finished, cut
 
 
 @contextmanager
@@ -179,7 +185,6 @@ def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     """
     if not hasattr(signal, "pthread_sigmask"):
         return _serve_until_interrupted(server, grace, ready)
-    _reset_signals_in_forked_children()
     with _signals_held(STOP_SIGNALS):
         thread = start(server)      # inherits the held signals
         if ready is not None:
@@ -238,21 +243,3 @@ def _serve_until_interrupted(server, grace, ready):
     except KeyboardInterrupt:
         pass
     return stop(server, thread, grace)
-
-
-_fork_hook_registered = False
-
-
-def _reset_signals_in_forked_children():
-    """Register, once per process, what a forked child does with signals."""
-    global _fork_hook_registered
-    if not _fork_hook_registered:
-        os.register_at_fork(after_in_child=_child_signals)
-        _fork_hook_registered = True
-
-
-def _child_signals():
-    """In a forked child: Ctrl-C is the parent's business; SIGTERM ends the child."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)

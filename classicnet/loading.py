@@ -10,8 +10,11 @@ The command line takes a handler three ways::
 
 A file is imported the way ``python my_handlers.py`` would run it: its
 folder goes first on ``sys.path``, so it can import the files beside it,
-and it joins ``sys.modules`` under its own name (the forking model and
-``pickle`` both look classes up there).
+and it is in ``sys.modules`` under its own name while it runs (as
+``dataclasses`` and ``typing`` expect).  Both are put back as they were
+once the file is loaded: loading a student's file changes nothing else in
+the process, so two students' ``reverse.py`` can be loaded one after the
+other.
 
 Theory of operation for errors.  Two kinds of thing can go wrong, and they
 deserve different answers:
@@ -31,9 +34,11 @@ import os
 import socketserver
 import sys
 import traceback
+from contextlib import contextmanager
 
+from .contract import check_options, options_of
 from .errors import UsageError
-from .registry import Entry, first_line, transport_of
+from .registry import Entry, first_line, kind_of
 
 __all__ = ["StudentCodeError", "entry_for", "find_handler", "is_spec",
            "load_file", "load_spec"]
@@ -81,6 +86,11 @@ def load_spec(spec):
     return handler
 
 
+# The files loaded so far, by absolute path: loading one twice gives the
+# same module, so its classes are registered once.
+_loaded = {}
+
+
 def load_file(path):
     """Import the Python file at *path* and return it as a module."""
     if not os.path.isfile(path):
@@ -88,24 +98,46 @@ def load_file(path):
     if not path.endswith(".py"):
         raise UsageError(f"{path!r} is not a Python file (expected a name ending in .py)")
     path = os.path.abspath(path)
+    if path in _loaded:
+        return _loaded[path]
     module_name = os.path.splitext(os.path.basename(path))[0]
-    loaded = sys.modules.get(module_name)
-    if getattr(loaded, "__file__", None) == path:
-        return loaded
-    folder = os.path.dirname(path)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
     spec = importlib.util.spec_from_file_location(module_name, path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException as error:
-        del sys.modules[module_name]
-        if isinstance(error, (KeyboardInterrupt, SystemExit)):
+    with _first_on_path(os.path.dirname(path)), _in_modules(module):
+        try:
+            spec.loader.exec_module(module)
+        except (KeyboardInterrupt, SystemExit, UsageError):
             raise
-        raise StudentCodeError(student_traceback(error)) from None
+        except BaseException as error:
+            raise StudentCodeError(student_traceback(error)) from None
+    _loaded[path] = module
     return module
+
+
+@contextmanager
+def _first_on_path(folder):
+    """*folder* first on ``sys.path`` for the length of a ``with`` block."""
+    saved = list(sys.path)
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
+
+
+@contextmanager
+def _in_modules(module):
+    """*module* in ``sys.modules`` under its name, for a ``with`` block."""
+    name = module.__name__
+    saved = sys.modules.get(name)
+    sys.modules[name] = module
+    try:
+        yield
+    finally:
+        if saved is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = saved
 
 
 def entry_for(handler):
@@ -114,8 +146,9 @@ def entry_for(handler):
     The command line asks an entry for its options; a student's class may
     declare ``options`` just like a built-in handler.
     """
-    transport = transport_of(handler) or "tcp"
-    return Entry(handler.__name__, {transport: handler}, first_line(handler.__doc__))
+    check_options(options_of(handler), handler.__name__)
+    kind = kind_of(handler) or "tcp"
+    return Entry(handler.__name__, {kind: handler}, first_line(handler.__doc__))
 
 
 def handler_classes_in(module):
@@ -148,18 +181,19 @@ def _looks_like_a_file(where):
 def _import_module(name):
     """Import a module by its dotted name; a module that is missing is a usage
     mistake, an error inside it is the student's."""
-    if os.getcwd() not in sys.path:
-        sys.path.insert(0, os.getcwd())    # as "python -m" does
-    try:
-        found = importlib.util.find_spec(name)
-    except (ModuleNotFoundError, ValueError):
-        found = None
-    except Exception as error:
-        raise StudentCodeError(student_traceback(error)) from None
-    if found is None:
-        raise UsageError(f"no module named {name!r} (is its folder on sys.path? "
-                         f"run from the folder that holds it)")
-    try:
-        return importlib.import_module(name)
-    except Exception as error:
-        raise StudentCodeError(student_traceback(error)) from None
+    with _first_on_path(os.getcwd()):         # as "python -m" does
+        try:
+            found = importlib.util.find_spec(name)
+        except (ModuleNotFoundError, ValueError):
+            found = None
+        except Exception as error:
+            raise StudentCodeError(student_traceback(error)) from None
+        if found is None:
+            raise UsageError(f"no module named {name!r} (is its folder on sys.path? "
+                             f"run from the folder that holds it)")
+        try:
+            return importlib.import_module(name)
+        except UsageError:
+            raise
+        except Exception as error:
+            raise StudentCodeError(student_traceback(error)) from None

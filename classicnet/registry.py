@@ -1,21 +1,25 @@
 """The handler registry: a name, the handler classes behind it, one line of help.
 
 A *handler* is a plain ``socketserver`` request handler class.  The same
-service usually needs two of them, because TCP and UDP hand a handler
-different things::
+service usually needs two of them, because a stream socket (TCP) and a
+datagram socket (UDP) hand a handler different things::
 
-    transport   self.request                 a handler typically calls
-    ---------   --------------------------   ---------------------------
-    tcp         the connected socket         recv(), sendall()
-    udp         (datagram bytes, socket)     sendto(reply, client_address)
+    kind   self.request                 a handler typically calls
+    ----   --------------------------   ---------------------------
+    tcp    the connected socket         recv(), sendall()
+    udp    (datagram bytes, socket)     sendto(reply, client_address)
 
-So the registry maps a name to one class per transport::
+So the registry maps a name to one class per kind::
 
     HANDLERS = {
         "echo":  Entry("echo", {"tcp": EchoHandler, "udp": EchoDatagramHandler}),
         "hello": Entry("hello", {"tcp": HelloHandler}),
         ...
     }
+
+(A "tcp" class serves any stream socket, a Unix-domain one too; a "udp"
+class any datagram socket.  Where the socket listens is the business of
+``classicnet.endpoints``, not of the handler.)
 
 Built-in handlers and a student's handlers join it the same way, with a
 decorator that adds to that visible dict and returns the class unchanged::
@@ -26,49 +30,45 @@ decorator that adds to that visible dict and returns the class unchanged::
         def handle(self):
             ...
 
-A handler that needs settings (a delay, a root directory) declares them as
-``Option`` objects in its class attribute ``options``.  The command line
-turns each into a flag, and the launcher stores each value on the server,
-where the handler reads it as ``self.server.<name>``.  A handler may also
-define a class method ``prepare_server(server)``, called once before the
-first client, to check those settings or build shared state.
+What else a handler class may declare (options, ``prepare_server``, ...)
+is the handler contract, in ``classicnet.contract``.
+
+The built-in handlers are imported only when their name is asked for: the
+table ``BUILTINS`` says which module registers which name.  Serving
+``echo`` imports ``echo`` alone, which keeps the serving process small (the
+forking model copies it for every client); ``list`` imports them all.
 """
 
 import difflib
+import importlib
 import socketserver
-from collections import namedtuple
 
+from .contract import check_options, options_of
 from .errors import UsageError
 
 __all__ = [
-    "COMMAND_WORDS", "HANDLERS", "TRANSPORTS", "Entry", "Option",
-    "lookup", "options_of", "register", "transport_of",
+    "BUILTINS", "COMMAND_WORDS", "HANDLERS", "KINDS", "Entry", "all_entries",
+    "lookup", "names", "register", "kind_of",
 ]
 
-TRANSPORTS = ("tcp", "udp")
+KINDS = ("tcp", "udp")
 
 # Words the command line uses for its own tools; no handler may take them.
-COMMAND_WORDS = frozenset({"list", "client", "lab", "new", "help"})
+COMMAND_WORDS = frozenset({"list", "client", "lab", "new", "help", "check", "cert"})
 
-
-class Option(namedtuple("Option", "flag help type default metavar",
-                        defaults=(str, None, None))):
-    """A setting a handler reads from ``self.server``, and its command-line flag.
-
-    ``Option("--delay", "milliseconds to wait per message", float, 100.0)``
-    becomes the flag ``--delay MS`` and the attribute ``server.delay``.
-    """
-
-    __slots__ = ()
-
-    @property
-    def dest(self):
-        """The attribute name on the server: ``--max-size`` -> ``max_size``."""
-        return self.flag.lstrip("-").replace("-", "_")
+# The built-in handlers: name -> the module of classicnet.handlers that
+# registers it (``time`` is in ``timeserver``, away from the standard
+# library's ``time``).
+BUILTINS = {
+    "chargen": "chargen", "chat": "chat", "daytime": "daytime",
+    "discard": "discard", "echo": "echo", "files": "files", "hello": "hello",
+    "reply": "reply", "slow": "slow", "time": "timeserver", "upper": "upper",
+    "who": "who", "work": "work",
+}
 
 
 class Entry:
-    """One registered name: its handler class per transport, and its help."""
+    """One registered name: its handler class per kind, and its help."""
 
     def __init__(self, name, handlers=None, help=""):
         self.name = name
@@ -76,23 +76,23 @@ class Entry:
         self.help = help
 
     @property
-    def transports(self):
-        """The transports this name serves, in the order of ``TRANSPORTS``."""
-        return tuple(t for t in TRANSPORTS if t in self.handlers)
+    def kinds(self):
+        """The kinds this name serves, in the order of ``KINDS``."""
+        return tuple(kind for kind in KINDS if kind in self.handlers)
 
     @property
-    def default_transport(self):
+    def default_kind(self):
         """TCP, unless the handler only speaks UDP."""
-        return self.transports[0]
+        return self.kinds[0]
 
-    def handler_for(self, transport):
-        """The handler class for *transport*, or a UsageError naming the choices."""
+    def handler_for(self, kind):
+        """The handler class for *kind*, or a UsageError naming the choices."""
         try:
-            return self.handlers[transport]
+            return self.handlers[kind]
         except KeyError:
             raise UsageError(
-                f"handler {self.name!r} does not speak {transport}; "
-                f"it speaks {', '.join(self.transports)}") from None
+                f"handler {self.name!r} does not speak {kind}; "
+                f"it speaks {', '.join(self.kinds)}") from None
 
     @property
     def options(self):
@@ -103,27 +103,37 @@ class Entry:
                 merged.setdefault(option.flag, option)
         return tuple(merged.values())
 
+    def add(self, kind, handler):
+        """Serve *handler* for *kind*; its options must agree with the others'."""
+        if self.handlers.get(kind, handler) is not handler:
+            raise ValueError(f"handler {self.name!r} already has a {kind} class")
+        check_options((*self.options, *options_of(handler)),
+                      f"handler {self.name!r} ({handler.__name__})")
+        self.handlers[kind] = handler
+
 
 HANDLERS = {}
 
 
-def register(name, transport, *, help=None, registry=HANDLERS):
-    """Class decorator: serve *handler* under *name* on *transport*.
+def register(name, kind, *, help=None, registry=HANDLERS):
+    """Class decorator: serve the class under *name* for *kind* ("tcp" or "udp").
 
     The line of help defaults to the first line of the class docstring.
     """
-    if transport not in TRANSPORTS:
-        raise ValueError(f"transport must be one of {TRANSPORTS}, not {transport!r}")
-    _check_name(name)
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
+    check_handler_name(name)
 
     def decorate(handler):
         if not (isinstance(handler, type)
                 and issubclass(handler, socketserver.BaseRequestHandler)):
             raise TypeError(f"{handler!r} is not a socketserver request handler class")
+        if registry is HANDLERS and name in BUILTINS \
+                and handler.__module__ != f"{__package__}.handlers.{BUILTINS[name]}":
+            raise ValueError(f"{name!r} is the name of a built-in handler; "
+                             f"pick another, such as 'my_{name}'")
         entry = registry.setdefault(name, Entry(name))
-        if entry.handlers.get(transport, handler) is not handler:
-            raise ValueError(f"handler {name!r} already has a {transport} class")
-        entry.handlers[transport] = handler
+        entry.add(kind, handler)
         entry.help = entry.help or help or first_line(handler.__doc__)
         return handler
 
@@ -131,12 +141,17 @@ def register(name, transport, *, help=None, registry=HANDLERS):
 
 
 def lookup(name, registry=HANDLERS):
-    """The entry registered as *name*, or a UsageError naming the valid choices."""
+    """The entry registered as *name*, or a UsageError naming the valid choices.
+
+    A built-in name is imported the first time it is asked for.
+    """
+    if name not in registry and registry is HANDLERS and name in BUILTINS:
+        importlib.import_module(f"{__package__}.handlers.{BUILTINS[name]}")
     try:
         return registry[name]
     except KeyError:
         pass
-    choices = sorted(registry)
+    choices = names(registry)
     message = f"unknown handler {name!r}; choose from: {', '.join(choices)}"
     close = difflib.get_close_matches(name, choices, n=1)
     if close:
@@ -144,27 +159,34 @@ def lookup(name, registry=HANDLERS):
     raise UsageError(message)
 
 
-def transport_of(handler, registry=HANDLERS):
-    """The transport a handler class is built for, or None if it could serve both.
+def names(registry=HANDLERS):
+    """Every name that can be served, built-in or registered, sorted."""
+    builtins = BUILTINS if registry is HANDLERS else ()
+    return sorted({*registry, *builtins})
+
+
+def all_entries(registry=HANDLERS):
+    """Every entry, sorted by name; imports every built-in handler."""
+    return [lookup(name, registry) for name in names(registry)]
+
+
+def kind_of(handler, registry=HANDLERS):
+    """The kind a handler class is built for ("tcp" or "udp"), or None if it
+    could serve both.
 
     ``StreamRequestHandler`` subclasses are TCP and ``DatagramRequestHandler``
     subclasses are UDP; a bare ``BaseRequestHandler`` says so only by the
-    transport it was registered for.
+    kind it was registered for.
     """
     if issubclass(handler, socketserver.StreamRequestHandler):
         return "tcp"
     if issubclass(handler, socketserver.DatagramRequestHandler):
         return "udp"
     for entry in registry.values():
-        for transport, registered in entry.handlers.items():
+        for kind, registered in entry.handlers.items():
             if registered is handler:
-                return transport
+                return kind
     return None
-
-
-def options_of(handler):
-    """The ``Option`` settings a handler class declares (none by default)."""
-    return tuple(getattr(handler, "options", ()))
 
 
 def first_line(text):
@@ -175,7 +197,8 @@ def first_line(text):
     return ""
 
 
-def _check_name(name):
+def check_handler_name(name):
+    """A handler name is letters, digits, '-' and '_', and no command word."""
     if not name or not name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"handler names are letters, digits, '-' and '_', not {name!r}")
     if name in COMMAND_WORDS:

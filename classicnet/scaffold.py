@@ -15,8 +15,7 @@ import os
 import sys
 
 from .errors import UsageError
-from . import handlers  # noqa: F401  (registers the built-in names)
-from .registry import COMMAND_WORDS, HANDLERS
+from .registry import COMMAND_WORDS, names
 
 __all__ = ["class_name", "write_starter"]
 
@@ -92,7 +91,7 @@ def class_name(name):
     return "".join(part.capitalize() for part in name.split("_")) + "Handler"
 
 
-def check_name(name):
+def check_module_name(name):
     """A NAME must be a module name, a handler name, and shadow nothing."""
     if not name.isidentifier() or keyword.iskeyword(name) or not name.isascii():
         raise UsageError(f"{name!r} cannot name a module; use letters, digits "
@@ -103,14 +102,14 @@ def check_name(name):
     if name in getattr(sys, "stdlib_module_names", ()) or name == "classicnet":
         raise UsageError(f"{name!r} would hide Python's own module {name!r}; "
                          f"pick another name, such as '{name}_server'")
-    if name in HANDLERS:
+    if name in names():
         raise UsageError(f"{name!r} is already a classicnet handler; a second one "
                          f"would clash with it: pick another name, such as 'my_{name}'")
 
 
 def write_starter(name, transport="tcp", folder="."):
     """Write NAME.py and test_NAME.py in *folder*; return their paths."""
-    check_name(name)
+    check_module_name(name)
     handler_template, test_template = TEMPLATES[transport]
     values = {"name": name, "cls": class_name(name)}
     paths = [os.path.normpath(os.path.join(folder, f"{name}.py")),

@@ -43,8 +43,8 @@ import socket
 import threading
 from contextlib import contextmanager
 
+from . import contract
 from .launcher import build_server, resolve_handler, running, serve_until_signalled
-from .registry import options_of
 
 __all__ = ["Client", "TIMEOUT", "connect", "running_server", "socketpair_client"]
 
@@ -172,24 +172,23 @@ def connect(address, transport="tcp", timeout=TIMEOUT):
 class PairServer:
     """What a handler finds in ``self.server`` when no server runs it.
 
-    It carries the handler's settings (their defaults, or the values given)
-    and ``prepare_server()`` is called on it, as the launcher would.
+    It carries the handler's settings in ``options`` (their defaults, or
+    the values given) and a ``shared`` namespace, and ``prepare_server()``
+    is called on it, as the launcher would.
     """
+
+    model = "socketpair"
+    transport = "tcp"
 
     def __init__(self, handler, settings):
         self.RequestHandlerClass = handler
         self.server_address = ("socketpair", 0)
         self.handler_name = handler.__name__
-        self.model, self.transport = "socketpair", "tcp"
-        options = {option.dest: option for option in options_of(handler)}
-        unknown = sorted(set(settings) - set(options))
-        if unknown:
-            raise TypeError(f"{handler.__name__} has no setting {unknown[0]!r}")
-        for dest, option in options.items():
-            setattr(self, dest, settings.get(dest, option.default))
-        prepare = getattr(handler, "prepare_server", None)
-        if prepare is not None:
-            prepare(self)
+        options = contract.options_of(handler)
+        contract.check_options(options, handler.__name__)
+        self.options = contract.option_values(options, settings, handler.__name__)
+        self.shared = contract.Options()
+        contract.prepare(handler, self)
 
 
 @contextmanager

@@ -1,4 +1,4 @@
-"""How classicnet shows what people typed: peer addresses and client bytes.
+"""How classicnet shows what people typed: client bytes, safe on a terminal.
 
 Whatever a client sends may contain terminal control characters.  Printed
 raw into a log or a terminal, ``b"\\x1b[2J"`` clears the teacher's screen
@@ -10,15 +10,7 @@ visible escape such as ``\\x1b``.
 
 import unicodedata
 
-__all__ = ["format_address", "printable"]
-
-
-def format_address(address):
-    """``("127.0.0.1", 9000)`` -> ``127.0.0.1:9000``; IPv6 hosts go in brackets."""
-    host, port = address[0], address[1]
-    if ":" in host:
-        host = f"[{host}]"
-    return f"{host}:{port}"
+__all__ = ["printable"]
 
 
 def printable(data, limit=80, keep_newlines=False):

@@ -19,75 +19,64 @@ process ids: that *is* the difference between the models.
 
 Nothing in the server classes knows about tracing.  ``trace_server()``
 gives one running server a subclass of its own class (and of its handler
-class) whose methods log, then call the real ones with ``super()``: the
-same way socketserver's mix-ins add threads and processes.
+class) whose methods emit a ``step`` event, then call the real ones with
+``super()``: the same way socketserver's mix-ins add threads and
+processes.  The event says which thread and process ran the step; the log
+(``classicnet.events.log_event``) prints it.
 """
-
-import logging
-import os
-import threading
-
-from .text import format_address
 
 __all__ = ["trace_server", "traced_handler_class", "traced_server_class"]
 
-log = logging.getLogger("classicnet.trace")
 
-
-def step(name, client=None):
-    """Log one step with the thread and process that run it."""
-    who = f"{threading.current_thread().name} pid {os.getpid()}"
-    where = f"  {client}" if client else ""
-    log.info("%-16s [%s]%s", name, who, where)
-
-
-def describe_client(request, client_address=None):
-    """The client's address for a trace line; TCP can ask the socket itself."""
-    if client_address is not None:
-        return format_address(client_address)
+def peer_of(request):
+    """A TCP client's address, asked of its socket (None for UDP, or if gone)."""
     try:
-        return format_address(request.getpeername())
-    except (AttributeError, OSError, IndexError, TypeError):
+        return request.getpeername()
+    except (AttributeError, OSError):
         return None
 
 
 class TracingServerMixIn:
-    """Logs the server's steps; comes first, so each call passes through it."""
+    """Emits a ``step`` event per server step; comes first, so each call
+    passes through it."""
+
+    def step(self, name, client):
+        self.events.emit("step", client, step=name)
 
     def verify_request(self, request, client_address):
-        step("verify_request", describe_client(request, client_address))
+        self.step("verify_request", client_address)
         return super().verify_request(request, client_address)
 
     def process_request(self, request, client_address):
-        step("process_request", describe_client(request, client_address))
+        self.step("process_request", client_address)
         return super().process_request(request, client_address)
 
     def finish_request(self, request, client_address):
-        step("finish_request", describe_client(request, client_address))
+        self.step("finish_request", client_address)
         return super().finish_request(request, client_address)
 
     def shutdown_request(self, request):
-        step("shutdown_request", describe_client(request))
+        self.step("shutdown_request", peer_of(request))
         return super().shutdown_request(request)
 
     def handle_error(self, request, client_address):
-        step("handle_error", describe_client(request, client_address))
+        self.step("handle_error", client_address)
         return super().handle_error(request, client_address)
 
 
 class TracingHandlerMixIn:
-    """Logs the handler's three steps: setup, handle, finish."""
+    """Emits a ``step`` event for the handler's three steps: setup, handle, finish."""
 
     def setup(self):
-        step("setup", format_address(self.client_address))
+        self.server.step("setup", self.client_address)
         return super().setup()
 
     def handle(self):
-        step("handle", format_address(self.client_address))
+        self.server.step("handle", self.client_address)
         return super().handle()
 
     def finish(self):
-        step("finish", format_address(self.client_address))
+        self.server.step("finish", self.client_address)
         return super().finish()
 
 

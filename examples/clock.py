@@ -17,7 +17,7 @@ class TimeHandler(socketserver.BaseRequestHandler):
         if not data:                              # never answer an empty datagram
             return
         now = datetime.datetime.now(datetime.timezone.utc)
-        if not self.server.utc:                   # the --utc flag, read from the server
+        if not self.server.options.utc:           # the --utc flag, in the options
             now = now.astimezone()
         answer = now.isoformat(timespec="seconds") + "\n"
         sock.sendto(answer.encode("ascii"), self.client_address)

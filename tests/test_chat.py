@@ -186,7 +186,7 @@ def test_the_server_stops_with_clients_connected():
         while client.read_line():
             pass
         client.close()
-    assert server.chat_room.names() == []
+    assert server.shared.room.names() == []
 
 
 @pytest.mark.parametrize("model", ["plain", "forking"])
@@ -198,7 +198,7 @@ def test_models_that_cannot_share_a_room_are_refused(model):
 
 
 def test_max_behind_must_be_positive():
-    with pytest.raises(UsageError, match="--max-behind must be 1 or more, not 0"):
+    with pytest.raises(UsageError, match="--max-behind must be a whole number of at least 1, not 0"):
         build_server("chat", model="threading", port=0, max_behind=0)
 
 

@@ -6,6 +6,7 @@ import re
 import select
 import signal
 import socket
+import socketserver
 import struct
 import subprocess
 import sys
@@ -13,7 +14,9 @@ import time
 
 import pytest
 
-from classicnet.handlers import chargen, daytime, reflection, timeserver
+from classicnet import registry
+from classicnet.handlers import chargen, daytime, timeserver
+from classicnet.servers import datagrams
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
@@ -259,23 +262,56 @@ def bound_to_classic_port(port):
     return sock
 
 
-@pytest.mark.parametrize("name", ANSWERING)
-def test_udp_classics_do_not_answer_another_classic_service(name):
-    with running_server(name, transport="udp", model="plain") as address:
-        with bound_to_classic_port(7) as echo_port, udp_client(address) as client:
-            echo_port.sendto(b"x" * 100, address)   # as if from an echo server
+# Every handler that serves UDP, built-in or not: the server applies the
+# rules, so no handler can forget them.
+DATAGRAM_HANDLERS = [name for name in registry.names()
+                     if "udp" in registry.lookup(name).kinds]
+
+
+@pytest.mark.parametrize("name", DATAGRAM_HANDLERS)
+@pytest.mark.parametrize("port", [7, 19])
+def test_no_datagram_handler_answers_a_classic_service(name, port):
+    """The echo-chargen loop of CERT CA-1996-01 cannot start, even with the
+    rate limit off: a datagram from a classic port is never answered."""
+    with running_server(name, transport="udp", model="plain", udp_rate=0) as address:
+        with bound_to_classic_port(port) as classic, udp_client(address) as client:
+            classic.sendto(b"x" * 100, address)     # as if from echo or chargen
+            client.send(b"?")                       # served after it, in order
+            if name != "discard":
+                client.recv(65536)
+            assert nothing_waiting(classic)
+
+
+def test_a_students_datagram_handler_gets_the_rules_too():
+    class Loud(socketserver.BaseRequestHandler):
+        def handle(self):
+            data, sock = self.request
+            sock.sendto(b"!" + data, self.client_address)   # answers even b""
+
+    with running_server(Loud, transport="udp", model="plain") as address:
+        with bound_to_classic_port(7) as classic, udp_client(address) as client:
+            classic.sendto(b"x", address)
+            client.send(b"")
             client.send(b"?")
-            client.recv(65536)
-            assert nothing_waiting(echo_port)
+            assert client.recv(65536) == b"!?"
+            assert nothing_waiting(classic) and nothing_waiting(client)
 
 
-def test_should_answer():
-    assert reflection.should_answer(b"x", ("127.0.0.1", 40000))
-    assert not reflection.should_answer(b"", ("127.0.0.1", 40000))
-    for port in (7, 9, 13, 17, 19, 37):
-        assert not reflection.should_answer(b"x", ("127.0.0.1", port))
-    assert "empty" in reflection.refusal_reason(b"", ("127.0.0.1", 5))
-    assert "loop" in reflection.refusal_reason(b"x", ("::1", 19, 0, 0))
+def test_drop_reasons_name_the_rule():
+    assert "empty" in datagrams.drop_reason(b"", 5000, 10)
+    assert "port 0" in datagrams.drop_reason(b"x", 0, 10)
+    assert "loop" in datagrams.drop_reason(b"x", 19, 10)
+    assert "more than 10 a second" in datagrams.drop_reason(b"x", 5000, 10)
+
+
+def test_a_datagram_from_the_server_itself_is_not_answered():
+    server = build_server("echo", transport="udp", port=0)
+    try:
+        own = server.server_address
+        assert not server.verify_request((b"x", None), own)
+        assert server.verify_request((b"x", None), (own[0], own[1] + 1))
+    finally:
+        server.server_close()
 
 
 @pytest.mark.parametrize("model", MODELS)

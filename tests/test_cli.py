@@ -3,9 +3,10 @@
 import signal
 import socket
 import subprocess
+import sys
 
 import pytest
-from conftest import MODELS, TIMEOUT, needs, run_cli
+from conftest import MODELS, ROOT, TIMEOUT, needs, run_cli
 
 from classicnet import __version__
 from classicnet.registry import COMMAND_WORDS
@@ -93,8 +94,12 @@ def test_a_handler_setting_is_shown_and_client_bytes_in_logs_are_escaped(cli):
     (["ecko"], "unknown handler 'ecko'; choose from: "),
     (["hello", "--udp"], "handler 'hello' does not speak udp; it speaks tcp"),
     (["reply", "--tcp"], "handler 'reply' does not speak tcp; it speaks udp"),
-    (["echo", "--port", "65536"], "port must be a number from 0 to 65535"),
-    (["echo", "--port", "http"], "port must be a number from 0 to 65535"),
+    (["echo", "--port", "65536"], "must be a port number from 0 to 65535"),
+    (["echo", "--port", "http"], "must be a port number from 0 to 65535"),
+    (["echo", "--host", "a..b"], "--host 'a..b' is not a valid host name: it has an empty label"),
+    (["echo", "--host", "x" * 64 + ".example"], "a label is longer than 63 characters"),
+    (["echo", "--host", ""], "--host is empty"),
+    (["echo", "--timeout", "nan"], "argument --timeout: must be 0 or more seconds"),
     (["echo", "--threading", "--forking"], "not allowed with argument"),
     (["echo", "--bogus"], "unrecognized arguments: --bogus"),
     (["echo", "--host", "no.such.host.invalid"], "cannot resolve host"),
@@ -264,3 +269,63 @@ def test_a_signal_right_after_the_readiness_line_is_a_clean_stop(cli, model):
     server = cli("echo", f"--{model}", "--port", "0")
     server.send_signal(signal.SIGTERM)
     assert server.wait() == 0
+
+
+# --- the architecture's promises, seen from the command line ---------------
+
+def test_help_lists_every_command_and_every_handler():
+    from classicnet.cli.commands import COMMANDS
+    from classicnet.registry import BUILTINS
+    result = run_cli("--help")
+    assert result.returncode == 0
+    commands = result.stdout.split("commands:\n", 1)[1].split("\nhandlers:", 1)[0]
+    for word in COMMANDS:
+        assert f"\n  {word} " in "\n" + commands
+    for name in BUILTINS:
+        assert f"\n  {name} " in result.stdout
+
+
+def test_client_help_shows_the_file_client():
+    result = run_cli("client", "--help")
+    assert result.returncode == 0
+    assert "files ls" in result.stdout and "files get NAME" in result.stdout
+    assert "files put PATH" in result.stdout
+
+
+def test_the_server_flags_are_the_ones_a_handler_may_not_take():
+    from classicnet.cli.serve_flags import server_parser
+    from classicnet.contract import SERVER_FLAGS
+    parser = server_parser()
+    flags = {flag: action.dest for action in parser._actions
+             for flag in action.option_strings}
+    assert flags == SERVER_FLAGS
+
+
+def test_the_command_words_are_reserved():
+    from classicnet.cli.commands import COMMANDS
+    from classicnet.registry import COMMAND_WORDS
+    assert set(COMMANDS) <= COMMAND_WORDS
+
+
+def test_serving_echo_imports_no_other_handler():
+    code = ("import sys; from classicnet import launcher; "
+            "launcher.build_server('upper', port=0).server_close(); "
+            "print(sorted(m for m in sys.modules if m.startswith('classicnet.handlers.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=TIMEOUT, cwd=ROOT)
+    assert result.stdout.strip() == "['classicnet.handlers.echo', 'classicnet.handlers.upper']"
+
+
+def test_the_command_line_imports_only_what_serving_needs(cli):
+    """The forking model copies the serving process for every client: it
+    holds the handler it serves, and no tool (client, lab, files)."""
+    server = cli("echo", "--forking", env={"PYTHONVERBOSE": "1"})
+    server.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
+    imported = {line.split("'")[1] for line in server.stderr().splitlines()
+                if line.startswith("import '")}
+    assert "classicnet.handlers.echo" in imported
+    unwanted = {"classicnet.handlers.files", "classicnet.handlers.chat",
+                "classicnet.client", "classicnet.lab", "classicnet.fileclient",
+                "classicnet.framing", "classicnet.cli.lab", "classicnet.trace"}
+    assert not imported & unwanted

@@ -121,7 +121,8 @@ def test_client_says_in_one_line_when_no_server_listens():
     ([], "name the server's handler, or say --tcp or --udp"),
     (["nosuch"], "unknown handler 'nosuch'"),
     (["hello", "--udp"], "does not speak udp"),
-    (["echo", "--port", "70000"], "port must be a number"),
+    (["echo", "--port", "70000"], "must be a port number"),
+    (["echo", "--host", "a..b"], "is not a valid host name"),
     (["echo", "--host", "no-such-host.invalid"], "cannot resolve host"),
 ])
 def test_client_usage_mistakes_are_one_line_and_status_2(args, message, capsys):

@@ -340,7 +340,7 @@ def test_temporary_files_of_a_stopped_server_are_cleared_at_start(root):
 @pytest.mark.parametrize("settings, message", [
     ({"root": "/no/such/dir"}, "does not exist"),
     ({"root": __file__}, "is not a directory"),
-    ({"max_size": -1}, "--max-size must be 0 or more"),
+    ({"max_size": -1}, "--max-size must be a number of bytes"),
 ])
 def test_bad_settings_are_usage_errors(settings, message):
     with pytest.raises(UsageError, match=message):
@@ -351,7 +351,7 @@ def test_the_root_is_made_absolute(root, monkeypatch):
     monkeypatch.chdir(root)
     server = build_server("files", port=0)
     server.server_close()
-    assert server.root == str(root.resolve())
+    assert server.options.root == str(root.resolve())
 
 
 @pytest.mark.parametrize("text, count", [("1024", 1024), ("2k", 2048), ("10M", 10 << 20),

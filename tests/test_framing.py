@@ -116,18 +116,18 @@ HOSTILE_NAMES = ["../x", "/abs", "a/b", "..", ".", "", "x\0y", "a" * 300,
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_names_are_refused(name):
     with pytest.raises(BadHeader):
-        framing.check_name(name)
+        framing.check_file_name(name)
 
 
 @pytest.mark.parametrize("name", ["a.txt", ".hidden", "..a", "文件", "a" * 255,
                                   "é" * 127])
 def test_plain_names_pass(name):
-    assert framing.check_name(name) == name
+    assert framing.check_file_name(name) == name
 
 
 def test_a_name_must_be_a_string():
     with pytest.raises(BadHeader, match="must be a string, not a whole number"):
-        framing.check_name(5)
+        framing.check_file_name(5)
 
 
 # --- the reader -----------------------------------------------------------

@@ -150,7 +150,7 @@ names = st.one_of(st.text(max_size=300), st.lists(path_alphabet, max_size=8).map
 def test_an_accepted_file_name_never_leaves_the_root(name):
     root = "/srv/root"
     try:
-        accepted = framing.check_name(name)
+        accepted = framing.check_file_name(name)
     except framing.BadHeader:
         return
     path = os.path.normpath(os.path.join(root, accepted))

@@ -12,8 +12,8 @@ import pytest
 
 from classicnet import cli
 from classicnet.lab import WORKLOADS, Settings, run_lab, timeline_clients
-from classicnet.lab.experiment import (REFERENCE, LabError, ServerProcess,
-                                       server_command)
+from classicnet.lab.experiment import (REFERENCE, REFERENCE_COMMAND, LabError,
+                                       server_command, start_server)
 from classicnet.lab.report import COLUMNS, format_table
 
 from conftest import MODELS
@@ -122,9 +122,9 @@ def test_the_command_line_runs_the_lab(capsys, tmp_path):
 @pytest.mark.parametrize("args, message", [
     (["--models", "plain,bogus"], "'bogus' is not one of: plain, threading"),
     (["--models", ","], "expected a comma-separated list"),
-    (["--clients", "0"], "expected a whole number of at least 1"),
+    (["--clients", "0"], "must be a whole number of at least 1"),
     (["--clients", "x"], "not 'x'"),
-    (["--duration", "0"], "expected seconds (more than 0)"),
+    (["--duration", "0"], "must be more than 0 seconds"),
     (["--workload", "nap"], "invalid choice: 'nap'"),
 ])
 def test_bad_lab_arguments_exit_2(capsys, args, message):
@@ -139,7 +139,7 @@ def test_a_server_that_cannot_start_is_one_line_and_status_1(capsys):
                        "--models", "plain", "--duration", "0.1", "--no-ceiling"])
     assert status == 1
     error = capsys.readouterr().err
-    assert "did not start" in error and "--delay must be 0 or more" in error
+    assert "did not start" in error and "--delay: must be 0 or more" in error
     assert len(error.splitlines()) == 1
 
 
@@ -167,20 +167,31 @@ def settings(workload, **more):
 ])
 def test_server_commands(model, workload, more, expected):
     command = server_command(model, settings(workload, **more))
-    assert command[1:3] == ["-m", "classicnet"]
-    assert [word for word in command[3:]
-            if word not in ("--port", "0", "--grace", "1", "-v")] == expected
+    assert [word for word in command
+            if word not in ("--port", "0", "--grace", "1")] == expected
 
 
 def test_the_reference_is_not_socketserver():
-    assert server_command(REFERENCE, settings("slow"))[1:] == [
-        "-m", "classicnet.lab.reference", "0"]
+    assert REFERENCE_COMMAND[1:] == ["-m", "classicnet.lab.reference"]
+    assert server_command(REFERENCE, settings("slow")) == ["--port", "0"]
 
 
-def test_a_server_process_that_prints_nothing_is_a_lab_error():
+def test_a_server_that_never_listens_is_a_lab_error_within_the_start_timeout(monkeypatch):
+    """A server that hangs before listening does not hang the lab."""
     import sys
-    with pytest.raises(LabError, match="did not start: no output"):
-        ServerProcess([sys.executable, "-c", "pass"])
+    monkeypatch.setattr("classicnet.lab.experiment.REFERENCE_COMMAND",
+                        [sys.executable, "-c", "import sys, time; "
+                         "print('about to listen', file=sys.stderr, flush=True); "
+                         "time.sleep(60)"])
+    monkeypatch.setattr("classicnet.lab.experiment.START_TIMEOUT", 0.5)
+    with pytest.raises(LabError, match="asyncio did not start: .* no listening event: "
+                                       "not within 0.5 s; its last words: about to listen"):
+        start_server(REFERENCE, settings("echo"))
+
+
+def test_a_server_that_exits_at_once_is_a_lab_error():
+    with pytest.raises(LabError, match="plain did not start: .*the server has ended"):
+        start_server("plain", settings("slow", delay=-5))
 
 
 @pytest.mark.parametrize("counts, chosen", [([1, 10, 100], 10), ([1], 1), ([50, 5], 5)])

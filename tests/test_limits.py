@@ -10,6 +10,8 @@ import sys
 import pytest
 
 from classicnet import servers
+import classicnet.servers.datagrams
+import classicnet.servers.streams
 from classicnet.errors import UsageError
 from classicnet.launcher import build_server
 from classicnet.testing import running_server
@@ -38,7 +40,7 @@ class PatientReporter(TimeoutReporter):
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("setting, expected", [
-    ({}, repr(servers.DEFAULT_IDLE_TIMEOUT)),
+    ({}, repr(servers.streams.DEFAULT_IDLE_TIMEOUT)),
     ({"idle_timeout": 7}, "7.0"),
     ({"idle_timeout": 0}, "None"),
 ])
@@ -131,7 +133,7 @@ def test_a_flood_past_max_connections_is_refused_and_the_server_recovers():
 
 
 def test_the_default_cap_keeps_design_mds_promise_of_500():
-    assert servers.DEFAULT_MAX_CONNECTIONS >= 500     # served: see test_cli.py
+    assert servers.streams.DEFAULT_MAX_CONNECTIONS >= 500     # served: see test_cli.py
 
 
 def test_no_connection_limit_when_zero():
@@ -270,7 +272,7 @@ def test_the_handler_socket_still_reads_like_a_socket():
             (data, sock), _ = server.get_request()
             assert data == b"hi"
             assert sock.getsockname() == server.server_address
-            assert sock.budget == servers.SHORT_ANSWER
+            assert sock.budget == servers.datagrams.SHORT_ANSWER
             assert sock.received == 2
     finally:
         server.server_close()

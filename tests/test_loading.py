@@ -144,7 +144,7 @@ def test_a_students_handler_is_served_by_name_under_load_only_once(tmp_path,
     assert handler is first.CountedHandler
     assert loading.find_handler("echo") == "echo"
     entry = loading.entry_for(handler)
-    assert (entry.name, entry.transports, entry.help) == \
+    assert (entry.name, entry.kinds, entry.help) == \
         ("CountedHandler", ("tcp",), "Counts nothing.")
 
 

@@ -168,7 +168,7 @@ def test_the_pool_flag_picks_the_model_and_its_size():
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--pool", "0"], "--pool: expected a whole number of at least 1, not '0'"),
+    (["--pool", "0"], "--pool: must be a whole number of at least 1, not '0'"),
     (["--pool", "2", "--threading"], "not allowed with argument"),
     (["--max-children", "2"], "max_children is a setting of the forking model"),
     (["--max-children", "x"], "not 'x'"),

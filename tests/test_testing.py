@@ -68,10 +68,10 @@ class Greeter(socketserver.BaseRequestHandler):
 
     @classmethod
     def prepare_server(cls, server):
-        server.greeting = server.greeting.upper()
+        server.shared.greeting = server.options.greeting.upper()
 
     def handle(self):
-        self.request.sendall(self.server.greeting.encode() + b"\n")
+        self.request.sendall(self.server.shared.greeting.encode() + b"\n")
 
 
 def test_socketpair_client_gives_the_handler_its_settings():
@@ -79,7 +79,7 @@ def test_socketpair_client_gives_the_handler_its_settings():
         assert client.recv_all() == b"HI\n"
     with socketpair_client(Greeter, greeting="ni hao") as client:
         assert client.recv_all() == b"NI HAO\n"
-    with pytest.raises(TypeError, match="Greeter has no setting 'colour'"):
+    with pytest.raises(UsageError, match="Greeter has no setting .colour."):
         with socketpair_client(Greeter, colour="red"):
             pass
 

@@ -37,17 +37,17 @@ def test_slow_and_work_echo_every_message(name, settings, transport):
 @pytest.mark.parametrize("name, setting", [("slow", "delay"), ("work", "cost")])
 @pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
 def test_negative_or_endless_costs_are_usage_errors(name, setting, value):
-    with pytest.raises(UsageError, match=f"--{setting} must be 0 or more"):
+    with pytest.raises(UsageError, match=f"--{setting} must be 0 or more milliseconds"):
         launcher.build_server(name, port=0, **{setting: value})
 
 
 def test_the_defaults_are_small():
     server = launcher.build_server("slow", port=0)
     server.server_close()
-    assert server.delay == 10.0
+    assert server.options.delay == 10.0
     server = launcher.build_server("work", port=0)
     server.server_close()
-    assert server.cost == 5.0
+    assert server.options.cost == 5.0
 
 
 def test_compute_spends_cpu_time():

@@ -28,7 +28,6 @@ import logging
 import socketserver
 
 from ..registry import register
-from .reflection import refusal_reason, should_answer
 
 log = logging.getLogger("classicnet.chargen")
 
@@ -76,7 +75,4 @@ class ChargenDatagramHandler(socketserver.BaseRequestHandler):
 
     def handle(self):
         data, sock = self.request
-        if not should_answer(data, self.client_address):
-            log.debug("not answering the %s", refusal_reason(data, self.client_address))
-            return
         sock.sendto(PATTERN[:min(len(data), MAX_DATAGRAM)], self.client_address)

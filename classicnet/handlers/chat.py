@@ -25,7 +25,7 @@ Theory of operation::
               client B                client C                client D
 
 * The room is built once, by ``prepare_server()``, before the first client,
-  and every handler reaches it as ``self.server.chat_room``.
+  and every handler reaches it as ``self.server.shared.room``.
 * Handler threads run at the same time, so the room's list of members is
   guarded by a lock.  Joining, leaving, renaming and broadcasting hold it
   for a moment, and never while sending to a socket.
@@ -64,9 +64,12 @@ import socket
 import socketserver
 import threading
 
+from ..contract import Option
+from ..endpoints import format_address
 from ..errors import UsageError
-from ..registry import Option, register
-from ..text import format_address, printable
+from ..quantities import count
+from ..registry import register
+from ..text import printable
 
 log = logging.getLogger("classicnet.chat")
 
@@ -225,7 +228,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
 
     options = (
         Option("--max-behind", "lines a client may fall behind before it is "
-               "disconnected", int, 256, "LINES"),
+               "disconnected", count, 256, "LINES"),
     )
 
     # A member may listen for hours without a word, so the server's idle
@@ -239,12 +242,10 @@ class ChatHandler(socketserver.BaseRequestHandler):
         refusal = REFUSED_MODELS.get(server.model)
         if refusal:
             raise UsageError(refusal)
-        if server.max_behind < 1:
-            raise UsageError(f"--max-behind must be 1 or more, not {server.max_behind}")
-        server.chat_room = Room(server.max_behind)
+        server.shared.room = Room(server.options.max_behind)
 
     def setup(self):
-        self.room = self.server.chat_room
+        self.room = self.server.shared.room
         self.member = self.room.join(self.request, format_address(self.client_address))
         self.writer = threading.Thread(target=self.member.send_queued, daemon=True,
                                        name=f"chat-writer-{self.member.name}")

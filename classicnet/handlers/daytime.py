@@ -13,14 +13,11 @@ as inetd's was; the line says nothing about the zone, which is one reason
 machines later moved to the binary ``time`` service (RFC 868) and then NTP.
 """
 
-import logging
 import socketserver
 import time
 
 from ..registry import register
-from .reflection import refusal_reason, should_answer
 
-log = logging.getLogger("classicnet.daytime")
 
 
 def daytime_line(seconds=None):
@@ -48,12 +45,10 @@ class DaytimeDatagramHandler(socketserver.BaseRequestHandler):
 
     RFC 867: "An answering datagram is sent containing the current date and
     time as a ASCII character string (and any data received is thrown
-    away)."  An empty datagram gets no answer (see ``reflection``).
+    away)."  An empty datagram gets no answer: the server drops it
+    before any handler runs (``classicnet.servers.datagrams``).
     """
 
     def handle(self):
-        data, sock = self.request
-        if not should_answer(data, self.client_address):
-            log.debug("not answering the %s", refusal_reason(data, self.client_address))
-            return
+        _, sock = self.request
         sock.sendto(daytime_line(), self.client_address)

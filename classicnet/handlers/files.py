@@ -16,7 +16,7 @@ a real server needs when clients may be careless or hostile::
 
 Theory of operation, one rule at a time:
 
-* A name is one plain file name (``framing.check_name``): the server never
+* A name is one plain file name (``framing.check_file_name``): the server never
   joins a client's text onto a path.  Every file is opened *relative to a
   descriptor of the root* (``dir_fd``) and with ``O_NOFOLLOW``, so neither
   ``../x`` nor a symbolic link inside the root can reach anything outside.
@@ -53,35 +53,21 @@ import stat
 import threading
 
 from .. import framing
+from ..contract import Option
+from ..endpoints import format_address
 from ..errors import UsageError
 from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
-from ..registry import Option, register
-from ..text import format_address, printable
+from ..quantities import byte_count
+from ..registry import register
+from ..text import printable
 
-__all__ = ["FilesHandler", "byte_count", "clear_leftovers", "is_temporary"]
+__all__ = ["FilesHandler", "clear_leftovers", "is_temporary"]
 
 log = logging.getLogger("classicnet.files")
 
 DEFAULT_MAX_SIZE = 1 << 30        # 1 GiB
 TEMPORARY_PREFIX = ".cnfp-upload-"
 TEMPORARY_SUFFIX = ".part"
-
-SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def byte_count(text):
-    """argparse type: ``1024``, ``512K``, ``10M`` or ``2G`` (powers of 1024)."""
-    number, suffix = text.strip(), ""
-    if number[-1:].upper() in SUFFIXES:
-        number, suffix = number[:-1], number[-1].upper()
-    if not number.isdigit():
-        raise ValueError(f"expected a number of bytes such as 1024, 512K, 10M "
-                         f"or 2G, not {text!r}")
-    return int(number) * SUFFIXES[suffix]
-
-
-byte_count.__name__ = "byte count"   # argparse names the type in its message
-
 
 def is_temporary(name):
     """True for the name of an upload still in progress (or left by a crash)."""
@@ -265,21 +251,20 @@ class FilesHandler(socketserver.BaseRequestHandler):
         if os.open not in os.supports_dir_fd:
             raise UsageError("the files handler needs a POSIX system "
                              "(os.open with dir_fd); it cannot run here")
-        root = os.path.realpath(os.fspath(server.root))
+        options = server.options
+        root = os.path.realpath(os.fspath(options.root))
         if not os.path.isdir(root):
             what = "does not exist" if not os.path.exists(root) else "is not a directory"
-            raise UsageError(f"--root {os.fspath(server.root)!r} {what}; "
+            raise UsageError(f"--root {os.fspath(options.root)!r} {what}; "
                              "give a directory to serve")
-        if not isinstance(server.max_size, int) or server.max_size < 0:
-            raise UsageError(f"--max-size must be 0 or more bytes, not {server.max_size!r}")
-        server.root = root
-        server.digests = DigestCache()
+        options.root = root
+        server.shared.digests = DigestCache()
         for name in clear_leftovers(root):
             log.info("removed %s, left by a server that stopped mid-upload", name)
 
     def setup(self):
         self.reader = framing.MessageReader(self.request)
-        self.root = os.open(self.server.root, os.O_RDONLY | os.O_DIRECTORY)
+        self.root = os.open(self.server.options.root, os.O_RDONLY | os.O_DIRECTORY)
 
     def finish(self):
         os.close(self.root)
@@ -363,7 +348,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         if is_temporary(entry.name) or not entry.is_file(follow_symlinks=False):
             return False
         try:
-            framing.check_name(entry.name)
+            framing.check_file_name(entry.name)
         except BadHeader:
             return False         # e.g. bytes that are not UTF-8
         return True
@@ -414,10 +399,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
         return open(fd, "rb", buffering=0)
 
     def digest_of(self, file, status):
-        digest = self.server.digests.get(status)
+        digest = self.server.shared.digests.get(status)
         if digest is None:
             digest = sha256_of(file)
-            self.server.digests.remember(status, digest)
+            self.server.shared.digests.remember(status, digest)
         return digest
 
     # --- put --------------------------------------------------------------
@@ -446,7 +431,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         except BaseException:
             self.remove(temporary)
             raise
-        self.server.digests.remember(status, digest)
+        self.server.shared.digests.remember(status, digest)
         log.info("client %s: stored %r (%d bytes)", self.who, name, size)
         self.reply({"ok": True, "name": name, "size": size, "sha256": digest})
         return True
@@ -458,9 +443,9 @@ class FilesHandler(socketserver.BaseRequestHandler):
         except BadHeader as error:
             raise Refusal(f"{error}; without a body size the connection "
                           "cannot go on", close=True) from None
-        if size > self.server.max_size:
+        if size > self.server.options.max_size:
             raise Refusal(f"upload of {size} bytes is over this server's limit "
-                          f"of {self.server.max_size} bytes", close=True)
+                          f"of {self.server.options.max_size} bytes", close=True)
         self.reader.start_body(size)
         return size
 
@@ -531,7 +516,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     # --- names ------------------------------------------------------------
 
     def checked_name(self, header, key):
-        name = framing.check_name(framing.required_field(header, key, str))
+        name = framing.check_file_name(framing.required_field(header, key, str))
         if is_temporary(name):
             raise Refusal(f"{name!r} is reserved for uploads in progress")
         return name

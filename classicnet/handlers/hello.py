@@ -14,8 +14,9 @@ never come.
 import logging
 import socketserver
 
+from ..endpoints import format_address
 from ..registry import register
-from ..text import format_address, printable
+from ..text import printable
 
 log = logging.getLogger("classicnet.hello")
 

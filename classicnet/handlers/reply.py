@@ -10,8 +10,8 @@ handler declares a ``reply_allowance`` (see ``classicnet.servers.LimitedReplies`
 
 import socketserver
 
+from ..endpoints import format_address
 from ..registry import register
-from ..text import format_address
 
 
 @register("reply", "udp")

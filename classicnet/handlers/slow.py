@@ -10,8 +10,9 @@ that serves a client at a time (plain) adds them up.  The concurrency lab
 
 import time
 
-from ..errors import UsageError
-from ..registry import Option, register
+from ..contract import Option
+from ..quantities import milliseconds
+from ..registry import register
 from .echo import EchoDatagramHandler, EchoHandler
 
 
@@ -19,16 +20,10 @@ class Slow:
     """The waiting, shared by the TCP and the UDP handler."""
 
     options = (Option("--delay", "milliseconds to wait before each answer",
-                      float, 10.0, "MS"),)
-
-    @classmethod
-    def prepare_server(cls, server):
-        if not 0 <= server.delay < float("inf"):
-            raise UsageError(f"--delay must be 0 or more milliseconds, "
-                             f"not {server.delay!r}")
+                      milliseconds, 10.0, "MS"),)
 
     def transform(self, data):
-        time.sleep(self.server.delay / 1000)    # sleeping releases the GIL
+        time.sleep(self.server.options.delay / 1000)    # sleeping releases the GIL
         return data
 
 

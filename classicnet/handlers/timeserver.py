@@ -16,15 +16,12 @@ wraps around to 0, as every 32-bit RFC 868 server's must; a client that
 knows roughly what year it is can still make sense of it.
 """
 
-import logging
 import socketserver
 import struct
 import time
 
 from ..registry import register
-from .reflection import refusal_reason, should_answer
 
-log = logging.getLogger("classicnet.time")
 
 # Seconds from 1900-01-01 to 1970-01-01: 70 years, 17 of them leap years.
 SECONDS_1900_TO_1970 = (70 * 365 + 17) * 86400
@@ -65,12 +62,10 @@ class TimeDatagramHandler(socketserver.BaseRequestHandler):
     RFC 868: "S: Send a datagram containing the time as a 32 bit binary
     number."  The RFC's client sends an *empty* datagram; classicnet answers
     only datagrams with at least one byte in them, the rule every classicnet
-    UDP service keeps (see ``reflection``), so send one byte, any byte.
+    UDP server keeps (``classicnet.servers.datagrams``), so send one byte,
+    any byte.
     """
 
     def handle(self):
-        data, sock = self.request
-        if not should_answer(data, self.client_address):
-            log.debug("not answering the %s", refusal_reason(data, self.client_address))
-            return
+        _, sock = self.request
         sock.sendto(time_bytes(), self.client_address)

@@ -16,8 +16,9 @@ whatever else the machine is doing.
 
 import time
 
-from ..errors import UsageError
-from ..registry import Option, register
+from ..contract import Option
+from ..quantities import milliseconds
+from ..registry import register
 from .echo import EchoDatagramHandler, EchoHandler
 
 # How many loop turns run between two looks at the clock.
@@ -38,16 +39,10 @@ class Work:
     """The computing, shared by the TCP and the UDP handler."""
 
     options = (Option("--cost", "milliseconds of CPU to spend on each message",
-                      float, 5.0, "MS"),)
-
-    @classmethod
-    def prepare_server(cls, server):
-        if not 0 <= server.cost < float("inf"):
-            raise UsageError(f"--cost must be 0 or more milliseconds, "
-                             f"not {server.cost!r}")
+                      milliseconds, 5.0, "MS"),)
 
     def transform(self, data):
-        compute(self.server.cost)
+        compute(self.server.options.cost)
         return data
 
 

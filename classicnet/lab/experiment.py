@@ -1,11 +1,12 @@
 """One experiment: start a server, put it under load, stop it, keep the numbers.
 
 Each model is started as its own process with the real command line
-(``python -m classicnet slow --threading --port 0 -v``), exactly as a
-student would start it, so the lab measures what the class can run.  The
-server's ``-v`` log says, for every connection, which thread in which
-process served it; the lab counts them.  Its CPU time, children included,
-comes from ``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
+(``python -m classicnet slow --threading --port 0``), exactly as a
+student would start it, so the lab measures what the class can run
+(``classicnet.process.ServerProcess``).  The server's events say where it
+listens and, for every connection, which thread in which process served
+it; the lab counts them.  Its CPU time, children included, comes from
+``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
 
 The asyncio reference (``classicnet.lab.reference``) is started the same
 way and driven with the same load, to measure the load generator's
@@ -14,14 +15,11 @@ ceiling.
 
 import math
 import os
-import re
 import resource
-import signal
-import subprocess
 import sys
-import threading
 from dataclasses import dataclass, field
 
+from ..process import ServerProcess, ServerProcessError
 from .load import run_load
 from .workloads import MESSAGE_SIZE
 
@@ -32,12 +30,6 @@ __all__ = ["REFERENCE", "LabError", "Measurement", "Settings", "measure",
 # (reference.py is never imported here: it runs as a program of its own.)
 REFERENCE = "asyncio"
 REFERENCE_LABEL = "asyncio (not socketserver)"
-
-# How long a server may take to print its readiness line, or to stop.
-START_TIMEOUT = 10.0
-STOP_TIMEOUT = 10.0
-
-SERVED_BY = re.compile(r" served by (.+) in process (\d+)$")
 
 
 class LabError(RuntimeError):
@@ -127,13 +119,19 @@ class Measurement:
         return sum(self.errors.values())
 
 
+REFERENCE_COMMAND = [sys.executable, "-m", "classicnet.lab.reference"]
+
+# How long a server may take to start listening.
+START_TIMEOUT = 10.0
+
+
 def server_command(model, settings):
-    """The command line that starts *model* for *settings*' workload."""
+    """The arguments of ``python -m classicnet`` that start *model* for
+    *settings*' workload (for the reference: of its own program)."""
     if model == REFERENCE:
-        return [sys.executable, "-m", "classicnet.lab.reference", "0"]
+        return ["--port", "0"]
     workload = settings.workload
-    command = [sys.executable, "-m", "classicnet", workload.handler,
-               "--port", "0", "--grace", "1", "-v"]
+    command = [workload.handler, "--port", "0", "--grace", "1"]
     if model == "pool":
         command += ["--pool", str(settings.pool_size)]
     else:
@@ -149,9 +147,9 @@ def server_command(model, settings):
 
 def measure(model, clients, settings):
     """Run *model* under *clients* clients for *settings.duration* seconds."""
-    server = ServerProcess(server_command(model, settings))
+    server = start_server(model, settings)
     try:
-        cpu_before = server.cpu_seconds()
+        cpu_before = cpu_seconds(server.process.pid)
         result, start = run_load(
             server.address, clients, b"x" * MESSAGE_SIZE, settings.per_connection,
             settings.duration, processes=settings.processes)
@@ -169,54 +167,27 @@ def measure(model, clients, settings):
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 
-class ServerProcess:
-    """A server started from its command line, with its log read as it comes."""
+def start_server(model, settings):
+    """Start the server for *model* and wait, bounded, until it listens."""
+    command = REFERENCE_COMMAND if model == REFERENCE else None
+    server = ServerProcess(server_command(model, settings), command=command)
+    try:
+        server.wait_ready(START_TIMEOUT)
+    except ServerProcessError as error:
+        server.stop()
+        raise LabError(f"{model} did not start: {error}") from None
+    return server
 
-    def __init__(self, command):
-        self.process = subprocess.Popen(
-            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE, text=True)
-        self.served_by = set()
-        self.log = []
-        self.reader = threading.Thread(target=self._read_log, daemon=True)
-        self.reader.start()
-        line = self.process.stdout.readline()
-        if " on " not in line:
-            self.stop()
-            raise LabError(f"{' '.join(command[1:])} did not start: "
-                           + (self.log[-1] if self.log else "no output"))
-        host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-        self.address = (host.strip("[]"), int(port))
 
-    def _read_log(self):
-        for line in self.process.stderr:
-            found = SERVED_BY.search(line.rstrip("\n"))
-            if found:
-                self.served_by.add((int(found[2]), found[1]))
-            else:
-                self.log.append(line.rstrip("\n"))
-
-    def cpu_seconds(self):
-        """CPU time used by the server so far (Linux /proc), to subtract its
-        start-up; None where /proc is missing."""
-        try:
-            with open(f"/proc/{self.process.pid}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-        except OSError:
-            return None
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(STOP_TIMEOUT)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-        self.reader.join(STOP_TIMEOUT)
-        self.process.stdout.close()
-        self.process.stderr.close()
+def cpu_seconds(pid):
+    """CPU time used by a process so far (Linux /proc), to subtract its
+    start-up; None where /proc is missing."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _children_cpu():

@@ -1,6 +1,6 @@
 """The reference echo server, written with asyncio: NOT socketserver.
 
-    python -m classicnet.lab.reference PORT
+    python -m classicnet.lab.reference [--port PORT] [--events-fd N]
 
 It is here for contrast and as a yardstick, not as a model to learn
 socketserver from.  One thread runs an event loop that multiplexes every
@@ -11,15 +11,20 @@ generator's own ceiling: a model that comes close to the reference is
 limited by the load generator (or the machine), not by its own design.
 
 The first line on standard output names the address, as classicnet's
-readiness line does.  SIGTERM ends it (exit status 0).
+readiness line does, and with ``--events-fd N`` it writes the same
+``listening`` event as classicnet's servers, so that the lab starts it
+like any of them.  SIGTERM ends it (exit status 0).
 """
 
+import argparse
 import asyncio
+import json
+import os
 import signal
 import socket
 import sys
 
-from ..text import format_address
+from ..endpoints import format_address
 
 class EchoProtocol(asyncio.Protocol):
     """asyncio calls these methods as events happen on one connection."""
@@ -31,7 +36,7 @@ class EchoProtocol(asyncio.Protocol):
         self.transport.write(data)
 
 
-async def serve(host, port):
+async def serve(host, port, events_fd=None):
     loop = asyncio.get_running_loop()
     server = await loop.create_server(EchoProtocol, host, port,
                                       backlog=socket.SOMAXCONN, reuse_address=True)
@@ -40,13 +45,19 @@ async def serve(host, port):
     address = format_address(server.sockets[0].getsockname())
     print(f"reference: serving echo (asyncio, not socketserver) on {address}",
           flush=True)
+    if events_fd is not None:
+        event = {"event": "listening", "transport": "tcp", "address": address}
+        os.write(events_fd, (json.dumps(event) + "\n").encode("ascii"))
     async with server:
         await stopped.wait()
 
 
 def main(argv):
-    port = int(argv[0]) if argv else 0
-    asyncio.run(serve("127.0.0.1", port))
+    parser = argparse.ArgumentParser(prog="classicnet.lab.reference")
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--events-fd", type=int)
+    args = parser.parse_args(argv)
+    asyncio.run(serve("127.0.0.1", args.port, args.events_fd))
 
 
 if __name__ == "__main__":

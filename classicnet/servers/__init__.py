@@ -1,0 +1,156 @@
+"""The server classes: one per (concurrency model, transport), from socketserver.
+
+socketserver builds its servers by mixing a *model* into a *transport*::
+
+        +-----------+         +------------------+
+        | TCPServer | ------> | ThreadingMixIn + | --> ThreadingTCPServer
+        +-----------+    |    +------------------+
+              |          +--> | ForkingMixIn  +  | --> ForkingTCPServer
+              v               +------------------+
+        +-----------+
+        | UDPServer |  (and the same two mixes for UDP)
+        +-----------+
+
+classicnet keeps exactly that family and adds only what a classroom needs,
+so every class here *is* a socketserver class.  The table a student reads
+is ``SERVER_CLASSES``::
+
+    model       what happens to each new client               cost
+    ---------   -------------------------------------------   ------------------
+    plain       served in the server's own thread; the        nothing, but one
+                others wait in the listen backlog             slow client blocks all
+    threading   a new thread (socketserver.ThreadingMixIn)    a thread per client;
+                                                              the GIL shares one core
+    forking     a new process (socketserver.ForkingMixIn),    a fork per client;
+                at most max_children at once, later ones      uses every core, shares
+                wait                                          no memory
+    pool        one of pool_size threads started once         bounded threads; the
+                (ThreadPoolMixIn); later ones wait            GIL shares one core
+
+One module per concern, each read on its own:
+
+    classroom.py   what every server adds: events, the handler's namespaces
+    streams.py     TCP: connections, the idle timeout, max_connections
+    datagrams.py   UDP: the rules no datagram handler can forget
+    pool.py        the pool model (socketserver has none)
+    forking.py     the forking model, stoppable (Unix only)
+
+Threads are daemon threads and ``block_on_close`` is off: a client that
+never hangs up must not keep the server alive.  Stopping is the
+launcher's: it waits for the clients being served for a grace period
+(``wait_for_clients()``), then cuts those left (``cut_clients()``).
+"""
+
+import os
+import socketserver
+import sys
+
+from ..errors import UsageError
+from .datagrams import UDPServer
+from .pool import ThreadPoolMixIn
+from .streams import TCPServer
+
+__all__ = [
+    "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "SETTINGS", "ThreadingMixIn",
+    "configure_server", "is_server_setting", "server_class",
+]
+
+
+class ThreadingMixIn(socketserver.ThreadingMixIn):
+    """socketserver's ThreadingMixIn with daemon threads.
+
+    With ``block_on_close`` on, socketserver would also keep a list of every
+    thread and walk it on each new connection; the server's own set of open
+    connections does that job here.
+    """
+
+    model = "threading"
+    daemon_threads = True
+    block_on_close = False
+
+
+# The mix-in comes first, as in socketserver: its process_request()
+# replaces the plain one of the transport class.
+class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
+class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
+class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
+class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
+
+
+MODELS = {
+    "plain": "one client at a time; the others wait in the listen backlog",
+    "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
+    "forking": "a new process for each client (socketserver.ForkingMixIn)",
+    "pool": "a fixed pool of threads that take turns (ThreadPoolMixIn)",
+}
+
+SERVER_CLASSES = {
+    ("plain", "tcp"): TCPServer,
+    ("plain", "udp"): UDPServer,
+    ("threading", "tcp"): ThreadingTCPServer,
+    ("threading", "udp"): ThreadingUDPServer,
+    ("pool", "tcp"): ThreadPoolTCPServer,
+    ("pool", "udp"): ThreadPoolUDPServer,
+}
+
+if hasattr(os, "fork"):
+    from .forking import ForkingMixIn
+
+    class ForkingTCPServer(ForkingMixIn, TCPServer): pass
+    class ForkingUDPServer(ForkingMixIn, UDPServer): pass
+
+    SERVER_CLASSES["forking", "tcp"] = ForkingTCPServer
+    SERVER_CLASSES["forking", "udp"] = ForkingUDPServer
+
+
+# The server-level settings: build_server() accepts them beside a handler's
+# options and stores each as an attribute of the server.  Their defaults are
+# the class attributes of the same names; 0 means "no limit".
+SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
+
+# Settings of a model rather than of every server: the attribute, and the
+# model that has it.  Both are counts of at least 1.
+MODEL_SETTINGS = {
+    "pool_size": "pool",          # worker threads (ThreadPoolMixIn)
+    "max_children": "forking",    # processes at once (socketserver.ForkingMixIn)
+}
+
+
+def server_class(model, transport):
+    """The server class for *model* and *transport*, or a UsageError saying why not."""
+    if model not in MODELS:
+        raise UsageError(f"unknown model {model!r}; choose from: {', '.join(MODELS)}")
+    try:
+        return SERVER_CLASSES[model, transport]
+    except KeyError:
+        if model == "forking" and not hasattr(os, "fork"):
+            raise UsageError(f"--forking needs os.fork(), which {sys.platform} "
+                             "does not have; use --threading") from None
+        raise UsageError(f"the {model} model has no {transport} server") from None
+
+
+def is_server_setting(name):
+    """True for a setting of the server (a limit, a model's own), not the handler."""
+    return name in SETTINGS or name in MODEL_SETTINGS
+
+
+def configure_server(server, settings):
+    """Set server-level *settings* on *server*: the limits of ``SETTINGS``
+    (``{"max_connections": 50}``), which every model has, and a model's own
+    settings of ``MODEL_SETTINGS`` (``{"pool_size": 4}``).
+
+    Raises UsageError for a setting of another model or a count below 1.
+    """
+    for name, value in settings.items():
+        if name in MODEL_SETTINGS:
+            owner = MODEL_SETTINGS[name]
+            if owner != server.model:
+                raise UsageError(f"{name} is a setting of the {owner} model, "
+                                 f"not of {server.model}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise UsageError(f"{name} must be a whole number of at least 1, "
+                                 f"not {value!r}")
+        elif name not in SETTINGS:
+            raise UsageError(f"{name} is not a server setting; choose from: "
+                             f"{', '.join((*SETTINGS, *MODEL_SETTINGS))}")
+        setattr(server, name, value)

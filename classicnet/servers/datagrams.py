@@ -1,0 +1,173 @@
+"""Datagram servers, and the rules that keep a UDP service from being a weapon.
+
+UDP has no handshake, so the sender's address in a datagram is whatever
+the sender wrote there.  An attacker can send a small request "from" a
+victim's address and let the server send its answer to the victim: a
+*reflection* attack.  If the answer is larger than the request, the server
+also *amplifies* the attack.  ``docs/classics.md`` has the history.
+
+So a classicnet datagram server applies these rules to every datagram,
+*before* any handler runs, whichever handler it serves.  A handler cannot
+forget them, and a student's handler gets them too::
+
+    rule                                       why
+    ----------------------------------------   -------------------------------
+    an empty datagram gets no answer           nothing was asked
+    nor one from port 0                        no real program sends from it
+    nor one from the server's own address      it would answer itself for ever
+    nor one from a classic service's port      two services that answer every
+      (echo 7, discard 9, daytime 13,          datagram (echo and chargen, say)
+      qotd 17, chargen 19, time 37)            would answer each other for ever
+                                               after one forged datagram: the
+                                               "UDP port loop" of CERT advisory
+                                               CA-1996-01 (BSD's inetd refuses
+                                               them too)
+    at most udp_rate datagrams a second        a forged flood cannot turn the
+      from one host (--udp-rate N)             server into a fire hose
+    an answer no larger than the question,     no amplification
+      or 64 bytes, plus the handler's
+      declared reply_allowance
+
+The last rule is kept by ``LimitedReplies``, the socket a handler finds in
+``self.request``.  This guards against mistakes; it is no sandbox, since a
+handler can always reach ``self.server.socket``.
+
+A datagram server does *not* set SO_REUSEADDR, as stream servers do: UDP
+has no TIME_WAIT to skip, and on some systems the option would let another
+program bind the same address and take the datagrams meant for this one.
+
+socketserver reads datagrams into 8192 bytes and silently cuts longer
+ones; ``max_packet_size`` here is 65535, the most one UDP datagram carries.
+"""
+
+import socketserver
+import time
+
+from ..contract import reply_allowance_of
+from .classroom import ClassroomServer
+
+__all__ = ["CLASSIC_PORTS", "DEFAULT_UDP_RATE", "LimitedReplies", "ReplyTooLarge",
+           "SHORT_ANSWER", "UDPServer"]
+
+DEFAULT_UDP_RATE = 1000
+
+# The well-known ports of the services that answer any datagram:
+# echo, discard, daytime, qotd, chargen, time.
+CLASSIC_PORTS = frozenset({7, 9, 13, 17, 19, 37})
+
+# Source ports whose datagrams are never answered: port 0, and the classics.
+UNANSWERED_PORTS = CLASSIC_PORTS | {0}
+
+# Any datagram may be answered with this many bytes, however short it was:
+# a line such as a time of day.  Beyond it, an answer may not be longer than
+# the question unless the handler declares a reply_allowance.
+SHORT_ANSWER = 64
+
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+class UDPServer(ClassroomServer, socketserver.UDPServer):
+    """socketserver's UDPServer, reading whole datagrams of any size.
+
+    UDP has no connections to wait for: each datagram is served at once.
+    ``verify_request()`` drops the datagrams that must not be answered, and
+    the handler's ``self.request`` is ``(data, socket)`` with a socket that
+    answers no more bytes than the rules allow (see ``LimitedReplies``).
+    """
+
+    transport = "udp"
+    arrival = "datagram from"
+    allow_reuse_address = False
+    max_packet_size = 65535
+    udp_rate = DEFAULT_UDP_RATE
+
+    def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
+        self.rate_second, self.datagrams_this_second = None, {}
+        super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+
+    def get_request(self):
+        data, client_address = self.socket.recvfrom(self.max_packet_size)
+        budget = max(len(data), SHORT_ANSWER) \
+            + reply_allowance_of(self.RequestHandlerClass)
+        return (data, LimitedReplies(self.socket, budget, len(data))), client_address
+
+    def verify_request(self, request, client_address):
+        """Drop a datagram that the rules above say must not be answered."""
+        host, port = client_address[:2]
+        if request[0] and port not in UNANSWERED_PORTS \
+                and not self.is_own_address(host, port) and self.within_rate(host):
+            return True
+        if self.events.wanted():
+            self.events.emit("dropped", client_address,
+                             reason=drop_reason(request[0], port, self.udp_rate))
+        return False
+
+    def is_own_address(self, host, port):
+        """True for the server's own address (a datagram it would answer itself)."""
+        own_host, own_port = self.server_address[:2]
+        return port == own_port and (host == own_host or own_host in WILDCARD_HOSTS)
+
+    def within_rate(self, host):
+        """Count a datagram from *host*; False once it sends more than
+        ``udp_rate`` in the current second."""
+        second = int(time.monotonic())
+        if second != self.rate_second:
+            self.rate_second, self.datagrams_this_second = second, {}
+        count = self.datagrams_this_second.get(host, 0) + 1
+        self.datagrams_this_second[host] = count
+        if not self.udp_rate or count <= self.udp_rate:
+            return True
+        if count == self.udp_rate + 1:
+            self.events.emit("limit", limit="udp_rate", value=self.udp_rate, host=host)
+        return False
+
+
+def drop_reason(data, port, rate):
+    """Why a datagram was dropped, in words for the log."""
+    if not data:
+        return "empty datagram"
+    if port == 0:
+        return "sent from port 0"
+    if port in CLASSIC_PORTS:
+        return f"sent from port {port}, a classic service's: answering could start a loop"
+    return f"its host sent more than {rate} a second (--udp-rate)"
+
+
+class ReplyTooLarge(ValueError):
+    """A datagram handler tried to answer more bytes than it may."""
+
+
+class LimitedReplies:
+    """The server's datagram socket as a handler sees it: ``sendto()`` sends
+    at most *budget* bytes in all, answering one datagram of *received* bytes.
+
+    A server that answers a small datagram with a big one is an amplifier:
+    whoever forges the sender's address makes the server flood that victim
+    with more than the forger sent.  So the answer may be no larger than
+    the question, or than ``SHORT_ANSWER`` bytes (a time of day, say: on the
+    wire that is at most about three times the smallest datagram), unless
+    the handler class declares ``reply_allowance``, the bytes it may add.
+    Everything else is passed to the real socket.
+    """
+
+    __slots__ = ("_socket", "budget", "received")
+
+    def __init__(self, sock, budget, received):
+        self._socket = sock
+        self.budget = budget
+        self.received = received
+
+    def sendto(self, data, *flags_and_address):
+        size = memoryview(data).nbytes
+        if size > self.budget:
+            raise ReplyTooLarge(
+                f"answer of {size} bytes not sent: a datagram of {self.received} "
+                f"bytes may get at most {self.budget} more bytes in answer (its "
+                f"own size or {SHORT_ANSWER} bytes, whichever is more; a larger "
+                "answer would amplify floods; a handler class that must answer "
+                "N bytes more declares reply_allowance = N)")
+        self.budget -= size
+        return self._socket.sendto(data, *flags_and_address)
+
+    def __getattr__(self, name):
+        return getattr(self._socket, name)

@@ -1,0 +1,115 @@
+"""The forking model: a new process for every client (Unix only).
+
+socketserver's ``ForkingMixIn`` forks a child per request and reaps the
+children now and then.  Two things more are needed to *stop* such a server
+cleanly, and to keep Ctrl-C for the parent:
+
+* A forked child starts as a copy of the serving thread, with the stop
+  signals held (the launcher holds them in every thread but its own).
+  The child ignores SIGINT, which the terminal sends to the whole process
+  group on Ctrl-C: stopping is the parent's business.  SIGTERM, the
+  parent's way of cutting a client off, becomes ``SystemExit`` in the
+  child, so the handler's ``finally`` blocks run and a half-received
+  upload is removed as it would be under threading.  This is set up in
+  the child, at the start of ``finish_request()``, for this server's
+  children only: nothing else forked in the process is touched.
+* socketserver's ``collect_children()`` blocks for ever once
+  ``max_children`` children are busy, so the graceful stop reaps without
+  ever blocking (``reap_finished_children()``), looking again every
+  ``CHILD_POLL_INTERVAL`` seconds since ``os.waitpid()`` cannot wait with a
+  timeout.  A child still alive at ``server_close()`` has ignored SIGTERM
+  (a bare ``except:`` swallows ``SystemExit``) and is killed.
+"""
+
+import os
+import signal
+import socketserver
+import time
+
+__all__ = ["CHILD_POLL_INTERVAL", "ForkingMixIn"]
+
+CHILD_POLL_INTERVAL = 0.05
+
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+
+
+class ForkingMixIn(socketserver.ForkingMixIn):
+    """socketserver's ForkingMixIn, whose children can be waited for and ended.
+
+    The mix-in comes first in each server class, as in socketserver, so
+    that its ``process_request`` replaces the plain one.
+    """
+
+    model = "forking"
+
+    def finish_request(self, request, client_address):
+        """In the child: take the child's signals (above), then serve."""
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, _raise_system_exit)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+        super().finish_request(request, client_address)
+
+    def wait_for_clients(self, deadline):
+        """Reap children until none is left or *deadline* passes."""
+        while True:
+            self.reap_finished_children()
+            waiting = self.connections_in_service()
+            if not waiting or time.monotonic() >= deadline:
+                return waiting
+            time.sleep(CHILD_POLL_INTERVAL)
+
+    def reap_finished_children(self):
+        """Collect every child that has exited; never wait for one."""
+        for pid in list(self.active_children or ()):
+            try:
+                finished, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                finished = pid          # reaped by the serving thread
+            if finished:
+                self.active_children.discard(pid)
+
+    def connections_in_service(self):
+        """Children serving clients, and connections accepted but not
+        handed to a child yet (the parent notes a child's pid only once
+        fork() has returned, and the child may have served a while).
+
+        Children that have finished count until they are reaped.
+        """
+        return len(self.active_children or ()) + super().connections_in_service()
+
+    def too_many_connections(self):
+        """Reap finished children first, but only if the count says the
+        client is one too many: socketserver's ``collect_children()``
+        reaps after every request already, so a waitpid() per child for
+        every new client would only repeat it."""
+        if not super().too_many_connections():
+            return False
+        self.reap_finished_children()
+        return super().too_many_connections()
+
+    def cut_clients(self):
+        """End every child still serving a client, and shut down the
+        connections not handed to a child yet; return how many."""
+        children = list(self.active_children or ())
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                continue  # it has just finished on its own
+            self.events.emit("cut", child=pid)
+        return len(children) + super().cut_clients()
+
+    def server_close(self):
+        """Close the listening socket; kill the children that outlived
+        a cut, then reap every child."""
+        for pid in list(self.active_children or ()):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass  # it has ended since the last look
+        super().server_close()
+
+
+def _raise_system_exit(signum, frame):
+    raise SystemExit(128 + signum)

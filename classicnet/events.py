@@ -30,7 +30,7 @@ The human text is made from the data at the edge, never parsed back:
 whom.  A program reads that channel; nobody reads the log.
 
 Routine events cost a little on every connection, so a server emits them
-only while someone listens (``Channel.wanted()``); refusals, limits and
+only while someone listens (``Channel.routine``); refusals, limits and
 failures are always emitted, since the log always shows them.
 """
 
@@ -85,14 +85,19 @@ class Channel:
 
     def __init__(self):
         self.listeners = [log_event]
+        self.routine = False
+        self.refresh()
 
     def subscribe(self, listener):
         self.listeners.append(listener)
+        self.refresh()
 
-    def wanted(self):
-        """True when routine events would reach anyone: a listener besides
-        the log, or a log that shows them (``-v``)."""
-        return len(self.listeners) > 1 or log.isEnabledFor(logging.INFO)
+    def refresh(self):
+        """Decide whether routine events would reach anyone: a listener
+        besides the log, or a log that shows them (``-v``).  The answer is
+        kept in ``routine``, which the server reads for every client; the
+        launcher refreshes it when the server starts, once the log is set."""
+        self.routine = len(self.listeners) > 1 or log.isEnabledFor(logging.INFO)
 
     def emit(self, kind, client=None, **detail):
         """Make the event and hand it to every listener."""

@@ -128,6 +128,7 @@ def describe(server):
 
 def start(server):
     """Run ``serve_forever()`` in a new thread and return the thread."""
+    server.events.refresh()
     server.events.emit("listening", transport=server.transport,
                        address=str(server.endpoint), handler=server.handler_name,
                        model=server.model)

@@ -1,47 +1,68 @@
 #!/usr/bin/env python3
 """How much does classicnet cost over bare socketserver?  Echo against echo.
 
-    python scripts/bench_overhead.py [--runs 5] [--duration 1] [--models ...]
+    python scripts/bench_overhead.py [--runs 5] [--duration 1]
+                                     [--transports tcp,udp] [--models ...]
+                                     [--connections 1,10,100]
 
-For each model (plain, threading, forking) and each number of connections
-(1, 10, 100), the same load (the lab's load generator: 64-byte messages,
-100 requests per connection) is put on two servers in turn:
+For each transport (tcp, udp), model (plain, threading, forking) and number
+of clients, the same load is put on two servers in turn:
 
-* classicnet:  python -m classicnet echo --MODEL -q
-* bare:        socketserver.TCPServer (or ThreadingTCPServer, ForkingTCPServer)
-               with a ten-line echo handler, socketserver's defaults except
-               request_queue_size = SOMAXCONN, as classicnet, so that 100
-               clients connecting at once are not refused (backlog 5).
+* classicnet:  python -m classicnet echo --MODEL [--udp] -q
+               (with --max-connections and --udp-rate off, so that the
+               load itself is never refused: their checks still run)
+* bare:        socketserver.TCPServer (or UDPServer, and their Threading
+               and Forking variants) with a ten-line echo handler,
+               socketserver's defaults except request_queue_size =
+               SOMAXCONN, as classicnet, so that 100 clients connecting at
+               once are not refused (backlog 5).
 
-The two alternate (A B B A A ...) so that a change in the machine's load
-hurts both alike, and the ratio compares the medians of --runs runs each.
-With one connection the server and the load generator are pinned to the
-same core (taskset and sched_setaffinity, where present): unpinned, the
-figures swing by a factor of two with the scheduler's choices.
+TCP load is the lab's load generator (64-byte messages, 100 requests per
+connection).  UDP load is the same idea for datagrams: each client keeps
+one 64-byte datagram in flight and sends the next when the answer comes
+(a lost datagram is sent again after 0.2 s and counted).
+
+The two servers alternate (A B B A A ...) so that a change in the machine's
+load hurts both alike, and the ratio compares the medians of --runs runs
+each.  With one client the server and the load are pinned to the same core
+(taskset and sched_setaffinity, where present): unpinned, the figures
+swing by a factor of two with the scheduler's choices.  p99 is the median
+over the runs of each run's 99th-percentile latency.
 
 A ratio of 1.00 means no measurable cost; the target is at least 0.95.
 """
 
 import argparse
+import math
 import os
+import selectors
 import shutil
 import socket
 import socketserver
 import statistics
 import subprocess
 import sys
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 MESSAGE = b"x" * 64
 REQUESTS_PER_CONNECTION = 100
-BARE_CLASSES = {"plain": "TCPServer", "threading": "ThreadingTCPServer",
-                "forking": "ForkingTCPServer"}
+RESEND_AFTER = 0.2
+BARE_CLASSES = {
+    ("plain", "tcp"): "TCPServer", ("threading", "tcp"): "ThreadingTCPServer",
+    ("forking", "tcp"): "ForkingTCPServer", ("plain", "udp"): "UDPServer",
+    ("threading", "udp"): "ThreadingUDPServer", ("forking", "udp"): "ForkingUDPServer",
+}
 
 
 class BareEcho(socketserver.BaseRequestHandler):
     def handle(self):
+        if isinstance(self.request, tuple):             # UDP: (data, socket)
+            data, sock = self.request
+            sock.sendto(data, self.client_address)
+            return
         while True:
             data = self.request.recv(65536)
             if not data:
@@ -49,24 +70,23 @@ class BareEcho(socketserver.BaseRequestHandler):
             self.request.sendall(data)
 
 
-def serve_bare(model):
-    """Run the bare socketserver echo server (this script, --bare MODEL)."""
-    server_class = getattr(socketserver, BARE_CLASSES[model])
+def serve_bare(model, transport):
+    """Run the bare socketserver echo server (this script, --bare MODEL TRANSPORT)."""
+    server_class = getattr(socketserver, BARE_CLASSES[model, transport])
     server_class.request_queue_size = socket.SOMAXCONN
-    server_class.allow_reuse_address = True
+    server_class.allow_reuse_address = transport == "tcp"
     with server_class(("127.0.0.1", 0), BareEcho) as server:
         host, port = server.server_address
-        print(f"bare: serving echo ({model}) on {host}:{port}", flush=True)
+        print(f"bare: serving echo ({model}, {transport}) on {host}:{port}", flush=True)
         server.serve_forever()
 
 
 def start(command, pin):
+    from classicnet.endpoints import address_in_line
     if pin:
         command = ["taskset", "-c", "0", *command]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-    return process, (host, int(port))
+    return process, address_in_line(process.stdout.readline())
 
 
 def cpu_of(pid):
@@ -82,96 +102,183 @@ def cpu_of(pid):
     return sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def one_run(kind, model, connections, duration, pin):
-    """Requests per second of one server under one load, and the server's
-    CPU microseconds per request (children included, start-up excluded)."""
+# --- UDP load ---------------------------------------------------------------
+
+def udp_clients(address, clients, duration, start_at):
+    """One process's share of UDP clients: each keeps one datagram in flight.
+
+    Returns ``(answered inside the window, latencies, resent)``.
+    """
+    selector = selectors.DefaultSelector()
+    sent_at = {}
+    for _ in range(clients):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(address)
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+        sent_at[sock] = None
+    time.sleep(max(0.0, start_at - time.monotonic()))
+    end = start_at + duration
+    answered, resent, latencies = 0, 0, []
+    for sock in sent_at:
+        sock.send(MESSAGE)
+        sent_at[sock] = time.monotonic()
+    while True:
+        now = time.monotonic()
+        if now >= end:
+            break
+        for key, _ in selector.select(min(RESEND_AFTER, end - now)):
+            sock = key.fileobj
+            try:
+                sock.recv(65536)
+            except (BlockingIOError, ConnectionRefusedError):
+                continue
+            now = time.monotonic()
+            latencies.append(now - sent_at[sock])
+            answered += now <= end
+            sock.send(MESSAGE)
+            sent_at[sock] = now
+        for sock, when in sent_at.items():
+            if time.monotonic() - when > RESEND_AFTER:
+                sock.send(MESSAGE)
+                sent_at[sock] = time.monotonic()
+                resent += 1
+    for sock in sent_at:
+        sock.close()
+    return answered, latencies, resent
+
+
+def run_udp_load(address, clients, duration, processes):
+    """Spread *clients* over *processes* load processes; merge what they saw."""
+    import multiprocessing
+    processes = max(1, min(processes, clients))
+    start_at = time.monotonic() + 0.3
+    shares = [len(range(first, clients, processes)) for first in range(processes)]
+    if processes == 1:
+        results = [udp_clients(address, clients, duration, start_at)]
+    else:
+        with multiprocessing.get_context("fork").Pool(processes) as pool:
+            results = pool.starmap(udp_clients, [(address, share, duration, start_at)
+                                                 for share in shares])
+    answered = sum(result[0] for result in results)
+    latencies = sorted(latency for result in results for latency in result[1])
+    resent = sum(result[2] for result in results)
+    return answered, latencies, resent
+
+
+# --- one run, one comparison --------------------------------------------------
+
+def percentile(latencies, fraction):
+    if not latencies:
+        return float("nan")
+    return latencies[min(len(latencies) - 1, math.ceil(fraction * len(latencies)) - 1)]
+
+
+def one_run(kind, model, transport, connections, duration, pin):
+    """Requests per second of one server under one load, its p99 latency
+    (ms), and the server's CPU microseconds per request (children
+    included, start-up excluded)."""
     # Imported here, so that the bare server's process imports nothing of it.
     from classicnet.lab.load import run_load
     if kind == "classicnet":
         command = [sys.executable, "-m", "classicnet", "echo", f"--{model}",
-                   "--port", "0", "-q"]
+                   f"--{transport}", "--port", "0", "-q", "--max-connections", "0",
+                   "--udp-rate", "0"]
     else:
-        command = [sys.executable, os.path.abspath(__file__), "--bare", model]
+        command = [sys.executable, os.path.abspath(__file__), "--bare", model, transport]
     process, address = start(command, pin)
+    processes = 1 if pin else (os.cpu_count() or 1)
     try:
         before = cpu_of(process.pid)
-        result, _ = run_load(address, connections, MESSAGE, REQUESTS_PER_CONNECTION,
-                             duration, processes=1 if pin else None, drain=2.0)
+        if transport == "udp":
+            completed, latencies, resent = run_udp_load(address, connections, duration,
+                                                        processes)
+            problems = f"resent {resent}" if resent else ""
+        else:
+            result, _ = run_load(address, connections, MESSAGE, REQUESTS_PER_CONNECTION,
+                                 duration, processes=processes, drain=2.0)
+            completed, latencies = result.completed, sorted(result.latencies)
+            problems = (f"errors {result.errors}, unfinished {result.unfinished}"
+                        if result.errors or result.unfinished else "")
         after = cpu_of(process.pid)
     finally:
         process.terminate()
         process.wait()
         process.stdout.close()
-    if result.errors or result.unfinished:
-        print(f"  note: {kind} {model} {connections}: errors {result.errors}, "
-              f"unfinished {result.unfinished}", flush=True)
-    answered = len(result.latencies)
+    if problems:
+        print(f"  note: {kind} {model} {transport} {connections}: {problems}", flush=True)
     cpu = None
-    if before is not None and after is not None and answered:
-        cpu = (after - before) / answered * 1e6
-    return result.completed / duration, cpu
+    if before is not None and after is not None and latencies:
+        cpu = (after - before) / len(latencies) * 1e6
+    return completed / duration, percentile(latencies, 0.99) * 1000, cpu
 
 
-def compare(model, connections, runs, duration):
+def compare(model, transport, connections, runs, duration):
     pin = connections == 1 and shutil.which("taskset") is not None \
         and hasattr(os, "sched_setaffinity")
     if pin:
         everywhere = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {0})
-    rates = {"classicnet": [], "bare": []}
-    cpus = {"classicnet": [], "bare": []}
+    figures = {"classicnet": [], "bare": []}
     try:
         for number in range(runs):
             order = ("classicnet", "bare") if number % 2 == 0 else ("bare", "classicnet")
             for kind in order:
-                rate, cpu = one_run(kind, model, connections, duration, pin)
-                rates[kind].append(rate)
-                if cpu is not None:
-                    cpus[kind].append(cpu)
+                figures[kind].append(one_run(kind, model, transport, connections,
+                                             duration, pin))
     finally:
         if pin:
             os.sched_setaffinity(0, everywhere)
-    medians = {kind: statistics.median(values) for kind, values in rates.items()}
-    ratio = medians["classicnet"] / medians["bare"] if medians["bare"] else float("nan")
-    cpu = {kind: statistics.median(values) if values else float("nan")
-           for kind, values in cpus.items()}
-    return medians, ratio, pin, rates, cpu
+    return figures, pin
+
+
+def median_of(figures, index):
+    values = [figure[index] for figure in figures if figure[index] is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=float, default=1.0, help="seconds per run")
+    parser.add_argument("--transports", default="tcp,udp")
     parser.add_argument("--models", default="plain,threading,forking")
     parser.add_argument("--connections", default="1,10,100")
-    parser.add_argument("--bare", help=argparse.SUPPRESS)
+    parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
-        return serve_bare(args.bare)    # a process with nothing else imported
+        return serve_bare(*args.bare)    # a process with nothing else imported
+    transports = args.transports.split(",")
     models = args.models.split(",")
     counts = [int(n) for n in args.connections.split(",")]
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
-          f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per "
+          f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per TCP "
           f"connection; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
-    print("ratio: classicnet's median requests/s over bare's.  cpu us/req: the "
-          "server's CPU time per answered request (median; children included, "
-          "start-up and stop excluded), which a busy machine disturbs far less.")
-    print(f"{'model':<10} {'conns':>5} {'classicnet req/s':>17} {'bare req/s':>11} "
-          f"{'ratio':>6}  {'cpu us/req (cn/bare)':>20}  pinned  "
-          f"runs (classicnet | bare)", flush=True)
+    print("ratio: classicnet's median requests/s over bare's.  p99: the 99th "
+          "percentile latency in ms (median of the runs).  cpu us/req: the server's "
+          "CPU time per answered request (median; children included, start-up and "
+          "stop excluded), which a busy machine disturbs far less.")
+    print(f"{'transport':<9} {'model':<10} {'conns':>5} {'classicnet/s':>12} "
+          f"{'bare/s':>8} {'ratio':>6} {'p99 cn/bare':>13} {'cpu us/req cn/bare':>19}  "
+          f"pinned  runs (classicnet | bare)", flush=True)
     worst = float("inf")
-    for model in models:
-        for connections in counts:
-            medians, ratio, pin, rates, cpu = compare(model, connections, args.runs,
-                                                      args.duration)
-            worst = min(worst, ratio)
-            runs = " ".join(f"{r:.0f}" for r in rates["classicnet"]) + " | " + \
-                " ".join(f"{r:.0f}" for r in rates["bare"])
-            cpu_text = f"{cpu['classicnet']:.1f}/{cpu['bare']:.1f}"
-            print(f"{model:<10} {connections:>5} {medians['classicnet']:>17,.0f} "
-                  f"{medians['bare']:>11,.0f} {ratio:>6.2f}  {cpu_text:>20}  "
-                  f"{'yes' if pin else 'no':<6}  {runs}", flush=True)
+    for transport in transports:
+        for model in models:
+            for connections in counts:
+                figures, pin = compare(model, transport, connections, args.runs,
+                                       args.duration)
+                rate = {kind: median_of(runs, 0) for kind, runs in figures.items()}
+                ratio = rate["classicnet"] / rate["bare"] if rate["bare"] else float("nan")
+                worst = min(worst, ratio)
+                p99 = "/".join(f"{median_of(figures[k], 1):.2f}" for k in figures)
+                cpu = "/".join(f"{median_of(figures[k], 2):.1f}" for k in figures)
+                runs = " | ".join(" ".join(f"{f[0]:.0f}" for f in figures[k])
+                                  for k in figures)
+                print(f"{transport:<9} {model:<10} {connections:>5} "
+                      f"{rate['classicnet']:>12,.0f} {rate['bare']:>8,.0f} {ratio:>6.2f} "
+                      f"{p99:>13} {cpu:>19}  {'yes' if pin else 'no':<6}  {runs}",
+                      flush=True)
     print(f"lowest ratio: {worst:.2f} (target: at least 0.95); load average now "
           f"{os.getloadavg()[0]:.1f}")
     return 0

@@ -58,12 +58,18 @@ class ClassroomServer:
         return Endpoint(self.transport, self.server_address)
 
     def finish_request(self, request, client_address):
-        """Serve one client, and say who served it to whoever listens."""
-        if not self.events.wanted():
-            return super().finish_request(request, client_address)
+        """Serve one client, and say who served it to whoever listens.
+
+        The handler is built here, as in socketserver's own method; this runs
+        for every request (every datagram), so it calls nothing more when
+        nobody listens.
+        """
+        if not self.events.routine:
+            self.RequestHandlerClass(request, client_address, self)
+            return
         self.events.emit("served", client_address, arrival=self.arrival)
         try:
-            super().finish_request(request, client_address)
+            self.RequestHandlerClass(request, client_address, self)
         finally:
             self.events.emit("closed", client_address)
 

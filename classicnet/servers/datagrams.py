@@ -83,42 +83,49 @@ class UDPServer(ClassroomServer, socketserver.UDPServer):
 
     def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
         self.rate_second, self.datagrams_this_second = None, {}
+        self.reply_allowance = reply_allowance_of(RequestHandlerClass)
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
 
     def get_request(self):
         data, client_address = self.socket.recvfrom(self.max_packet_size)
-        budget = max(len(data), SHORT_ANSWER) \
-            + reply_allowance_of(self.RequestHandlerClass)
-        return (data, LimitedReplies(self.socket, budget, len(data))), client_address
+        received = len(data)
+        budget = max(received, SHORT_ANSWER) + self.reply_allowance
+        return (data, LimitedReplies(self.socket, budget, received)), client_address
+
+    # verify_request() runs for every datagram, so it is written for speed:
+    # the common case (a datagram to answer) is a few comparisons and one
+    # dictionary update, with no call of its own.
 
     def verify_request(self, request, client_address):
         """Drop a datagram that the rules above say must not be answered."""
-        host, port = client_address[:2]
-        if request[0] and port not in UNANSWERED_PORTS \
-                and not self.is_own_address(host, port) and self.within_rate(host):
+        port = client_address[1]
+        if not request[0] or port in UNANSWERED_PORTS \
+                or port == self.server_address[1] and self.is_own_host(client_address[0]):
+            return self.drop(request[0], client_address)
+        if not self.udp_rate:
             return True
-        if self.events.wanted():
-            self.events.emit("dropped", client_address,
-                             reason=drop_reason(request[0], port, self.udp_rate))
-        return False
-
-    def is_own_address(self, host, port):
-        """True for the server's own address (a datagram it would answer itself)."""
-        own_host, own_port = self.server_address[:2]
-        return port == own_port and (host == own_host or own_host in WILDCARD_HOSTS)
-
-    def within_rate(self, host):
-        """Count a datagram from *host*; False once it sends more than
-        ``udp_rate`` in the current second."""
-        second = int(time.monotonic())
-        if second != self.rate_second:
+        second = int(time.monotonic())          # the rate: datagrams per host
+        if second != self.rate_second:          # in the current second
             self.rate_second, self.datagrams_this_second = second, {}
-        count = self.datagrams_this_second.get(host, 0) + 1
-        self.datagrams_this_second[host] = count
-        if not self.udp_rate or count <= self.udp_rate:
+        counts, host = self.datagrams_this_second, client_address[0]
+        counts[host] = count = counts.get(host, 0) + 1
+        if count <= self.udp_rate:
             return True
         if count == self.udp_rate + 1:
             self.events.emit("limit", limit="udp_rate", value=self.udp_rate, host=host)
+        return self.drop(request[0], client_address)
+
+    def is_own_host(self, host):
+        """True for the server's own host (sent to its own port, a datagram
+        it would answer itself)."""
+        own_host = self.server_address[0]
+        return host == own_host or own_host in WILDCARD_HOSTS
+
+    def drop(self, data, client_address):
+        """Tell whoever listens that a datagram was dropped, and why."""
+        if self.events.routine:
+            self.events.emit("dropped", client_address,
+                             reason=drop_reason(data, client_address[1], self.udp_rate))
         return False
 
 
@@ -158,7 +165,7 @@ class LimitedReplies:
         self.received = received
 
     def sendto(self, data, *flags_and_address):
-        size = memoryview(data).nbytes
+        size = len(data) if type(data) is bytes else memoryview(data).nbytes
         if size > self.budget:
             raise ReplyTooLarge(
                 f"answer of {size} bytes not sent: a datagram of {self.received} "

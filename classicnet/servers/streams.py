@@ -93,7 +93,7 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
             set_idle_timeout(connection, seconds)
         with self.connections_changed:
             self.open_connections.add(connection)
-        if self.events.wanted():
+        if self.events.routine:
             self.events.emit("accepted", client_address)
         return connection, client_address
 

@@ -33,12 +33,12 @@ differs, both ``FileTransferError``; ``framing.FramingError`` when the
 server breaks the protocol; ``OSError`` for the network and local files.
 """
 
-import hashlib
 import os
 import socket
 import time
 
 from . import framing
+from .hashing import sha256_of
 from .text import printable
 
 __all__ = [
@@ -158,7 +158,10 @@ class FileClient:
             raise framing.BadHeader(f"the server answered for another name or "
                                     f"offset: {printable(str(answer))}")
         with open(partial, "r+b" if start else "wb") as file:
-            digest = hash_prefix(file, start)
+            try:
+                digest = sha256_of(file, start)
+            except EOFError as error:       # it shrank since we looked
+                raise FileTransferError(str(error)) from None
             file.truncate(start)
             total = start + count
             done = start
@@ -229,28 +232,6 @@ class FileClient:
             sent += got
             if progress:
                 progress(sent, size)
-
-
-def hash_prefix(file, length):
-    """A sha256 object fed with the first *length* bytes of *file*."""
-    digest = hashlib.sha256()
-    buffer = memoryview(bytearray(framing.CHUNK_SIZE))
-    file.seek(0)
-    left = length
-    while left:
-        got = file.readinto(buffer[:min(left, len(buffer))])
-        if not got:
-            raise FileTransferError(f"{file.name} is shorter than {length} bytes")
-        digest.update(buffer[:got])
-        left -= got
-    return digest
-
-
-def sha256_of(file):
-    """The sha256 object of a whole open binary file (read from its start)."""
-    digest = hash_prefix(file, os.fstat(file.fileno()).st_size)
-    file.seek(0)
-    return digest
 
 
 # --- one connection per call ----------------------------------------------

@@ -38,6 +38,7 @@ import socket
 import time
 
 from . import framing
+from .fields import check_file_name, optional_field, required_field, size_field
 from .hashing import sha256_of
 from .text import printable
 
@@ -72,7 +73,7 @@ def download_paths(name, target=None):
     means *name* inside it.  The download is written to *partial*
     (``TARGET.part``) until it is complete and checked.
     """
-    framing.check_file_name(name)
+    check_file_name(name)
     target = os.fspath(target if target is not None else name)
     if os.path.isdir(target):
         target = os.path.join(target, name)
@@ -118,8 +119,8 @@ class FileClient:
         except framing.ConnectionClosed:
             raise framing.IncompleteMessage(
                 "the server closed the connection without answering") from None
-        if framing.optional_field(header, "ok", bool) is not True:
-            error = framing.optional_field(header, "error", str, "no reason given")
+        if optional_field(header, "ok", bool) is not True:
+            error = optional_field(header, "error", str, "no reason given")
             raise ServerRefused(printable(error, limit=300))
         return header
 
@@ -127,12 +128,12 @@ class FileClient:
 
     def list(self):
         """The server's files: a list of ``{"name": str, "size": int}``, by name."""
-        files = framing.required_field(self.request({"op": "list"}), "files", list)
+        files = required_field(self.request({"op": "list"}), "files", list)
         for file in files:
             if not isinstance(file, dict):
                 raise framing.BadHeader("each listed file must be an object")
-            framing.check_file_name(framing.required_field(file, "name", str))
-            framing.size_field(file)
+            check_file_name(required_field(file, "name", str))
+            size_field(file)
         return files
 
     # --- get --------------------------------------------------------------
@@ -151,9 +152,9 @@ class FileClient:
         if resume or offset is not None:
             header["offset"] = start
         answer = self.request(header)
-        count = framing.size_field(answer)
+        count = size_field(answer)
         self.reader.start_body(count)
-        expected = framing.required_field(answer, "sha256", str).lower()
+        expected = required_field(answer, "sha256", str).lower()
         if answer.get("offset", 0) != start or answer.get("name") != name:
             raise framing.BadHeader(f"the server answered for another name or "
                                     f"offset: {printable(str(answer))}")
@@ -204,7 +205,7 @@ class FileClient:
         The server keeps it only if all of it arrives with the same sha256;
         an existing file is replaced only with *overwrite*.
         """
-        name = framing.check_file_name(name if name is not None else os.path.basename(path))
+        name = check_file_name(name if name is not None else os.path.basename(path))
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             header = {"op": "put", "name": name, "size": size,

@@ -16,7 +16,7 @@ a real server needs when clients may be careless or hostile::
 
 Theory of operation, one rule at a time:
 
-* A name is one plain file name (``framing.check_file_name``), and the
+* A name is one plain file name (``fields.check_file_name``), and the
   root is a ``storage.Root``: nothing outside it is ever read or written,
   and an upload gets its name only once all of it has arrived and its
   sha256 matched (``classicnet.storage`` says how).
@@ -44,6 +44,7 @@ from .. import framing
 from ..contract import Option
 from ..endpoints import format_address
 from ..errors import UsageError
+from ..fields import check_file_name, optional_field, required_field, size_field
 from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
 from ..hashing import BackgroundSha256, DigestCache, HashingFailed, is_sha256, sha256_of
 from ..quantities import byte_count
@@ -153,7 +154,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     def operation_for(self, header):
         if "op" not in header and "filename" in header:
             return self.course_upload
-        op = framing.required_field(header, "op", str)
+        op = required_field(header, "op", str)
         if op not in self.operations:
             if "size" in header:
                 self.expect_body(header)
@@ -181,7 +182,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     @staticmethod
     def listable(name):
         try:
-            framing.check_file_name(name)
+            check_file_name(name)
         except BadHeader:
             return False         # e.g. bytes that are not UTF-8
         return True
@@ -194,7 +195,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
 
     def send_file(self, header):
         name = self.checked_name(header, "name")
-        offset = framing.optional_field(header, "offset", int, 0)
+        offset = optional_field(header, "offset", int, 0)
         if offset < 0:
             raise Refusal(f"field 'offset' must be 0 or more, not {offset}")
         with self.root.open_for_reading(name) as file:
@@ -232,10 +233,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
         stream the body into a temporary file, then give it its name."""
         size = self.expect_body(header, size_key)
         name = self.checked_name(header, name_key)
-        expected = framing.optional_field(header, "sha256", str)
+        expected = optional_field(header, "sha256", str)
         if expected is not None and not is_sha256(expected):
             raise Refusal("field 'sha256' must be 64 hexadecimal digits")
-        overwrite = framing.optional_field(header, "overwrite", bool, False)
+        overwrite = optional_field(header, "overwrite", bool, False)
         self.root.check_target(name, overwrite)
         with self.root.upload() as upload:
             digest = self.store_body(upload)
@@ -251,7 +252,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     def expect_body(self, header, key="size"):
         """Read the request's body size and tell the reader a body follows."""
         try:
-            size = framing.size_field(header, key)
+            size = size_field(header, key)
         except BadHeader as error:
             raise Refusal(f"{error}; without a body size the connection "
                           "cannot go on", close=True) from None
@@ -280,7 +281,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     # --- names ------------------------------------------------------------
 
     def checked_name(self, header, key):
-        name = framing.check_file_name(framing.required_field(header, key, str))
+        name = check_file_name(required_field(header, key, str))
         if is_temporary(name):
             raise Refusal(f"{name!r} is reserved for uploads in progress")
         return name

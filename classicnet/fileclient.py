@@ -25,21 +25,25 @@ FTP homework.
 
 An upload is hashed first, so the server can check what it received
 and keep nothing if it differs; then it leaves with zero-copy
-``socket.sendfile()``.
+``socket.sendfile()``.  Both directions take *progress*, a function called
+as ``progress(done, total)``; ``ProgressBar.on(sys.stderr, name)``
+(``classicnet.progress``) draws one on a terminal.
 
 Errors: ``ServerRefused`` when the server answers ``"ok": false`` (its
 message is the exception's), ``ChecksumMismatch`` when a download's sha256
 differs, both ``FileTransferError``; ``framing.FramingError`` when the
-server breaks the protocol; ``OSError`` for the network and local files.
+server breaks the protocol; ``UsageError`` for a host that cannot be
+resolved (``classicnet.endpoints`` connects); ``OSError`` for the network
+and local files.
 """
 
 import os
-import socket
-import time
 
 from . import framing
+from .endpoints import Endpoint
 from .fields import check_file_name, optional_field, required_field, size_field
 from .hashing import sha256_of
+from .progress import ProgressBar
 from .text import printable
 
 __all__ = [
@@ -88,7 +92,7 @@ class FileClient:
     """
 
     def __init__(self, address=DEFAULT_ADDRESS, timeout=DEFAULT_TIMEOUT):
-        self.sock = socket.create_connection(tuple(address), timeout=timeout)
+        self.sock, _ = Endpoint("tcp", tuple(address)).connect(timeout)
         self.reader = framing.MessageReader(self.sock)
 
     def __enter__(self):
@@ -254,60 +258,3 @@ def put(address, path, name=None, overwrite=False, progress=None, **options):
     """Upload one file, as ``FileClient.put()`` does."""
     with FileClient(address, **options) as client:
         return client.put(path, name, overwrite, progress)
-
-
-# --- the progress bar -----------------------------------------------------
-
-class ProgressBar:
-    """A one-line progress bar: bytes, percent, rate and time left.
-
-    ``ProgressBar.on(stream)`` gives one only when *stream* is a terminal, so
-    a piped or redirected command prints nothing extra.
-    """
-
-    WIDTH = 24
-
-    def __init__(self, stream, label, interval=0.1):
-        self.stream, self.label, self.interval = stream, label, interval
-        self.started = time.monotonic()
-        self.shown = 0.0
-        self.drawn = False
-
-    @classmethod
-    def on(cls, stream, label):
-        isatty = getattr(stream, "isatty", None)
-        return cls(stream, label) if isatty and isatty() else None
-
-    def __call__(self, done, total):
-        now = time.monotonic()
-        if done < total and now - self.shown < self.interval:
-            return
-        self.shown = now
-        self.stream.write("\r" + self.line(done, total, now - self.started))
-        self.stream.flush()
-        self.drawn = True
-
-    def line(self, done, total, elapsed):
-        fraction = done / total if total else 1.0
-        filled = int(fraction * self.WIDTH)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = (total - done) / rate if rate else 0.0
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        return (f"{printable(self.label, 30)} [{bar}] "
-                f"{fraction:4.0%} {human_bytes(done)}/{human_bytes(total)} "
-                f"{human_bytes(rate)}/s {int(left) // 60}:{int(left) % 60:02d} left ")
-
-    def close(self):
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def human_bytes(count):
-    """``1536`` -> ``1.5 KiB``."""
-    if count < 1024:
-        return f"{count:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        count /= 1024
-        if count < 1024 or unit == "GiB":
-            return f"{count:.1f} {unit}"

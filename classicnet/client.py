@@ -13,38 +13,32 @@ the client waits for an answer.
 
 With standard input not a terminal it behaves like ``nc``: it streams
 standard input to the server and the server's bytes, unchanged, to standard
-output.  At the end of the input it half-closes the connection
-(``shutdown(SHUT_WR)``: "I have finished talking, go on answering") and
-keeps reading until the server closes, or until *wait* seconds pass.
+output (``classicnet.relay``).
 
-Over UDP each line is one datagram.  UDP has no connection, so each answer
-is shown with the address that sent it, and at the end of the input the
-client waits until every datagram has had an answer, or *wait* seconds
-pass without one.
+Over UDP each line is one datagram.  UDP has no connection, so on the
+terminal each answer is shown with the address that sent it.
 
 Theory of operation.  One loop waits, with ``selectors``, for whichever
 comes first: a line from the keyboard or bytes from the server.  A
 selector can wait on sockets on every system, but not on a terminal on
 Windows, so a small thread copies standard input into one end of a
-``socket.socketpair()`` and the loop watches the other end.
+``socket.socketpair()`` and the loop watches the other end
+(``relay.reader_socket()``).  The terminal session (``talk()``, below) and
+the relays each run such a loop.
 """
 
 import codecs
-import os
 import selectors
-import socket
 import sys
-import threading
-import time
 
 from .endpoints import format_address
+from .relay import RECV_SIZE, Lines, reader_socket, relay_tcp, relay_udp
 from .text import printable
 
 __all__ = ["DEFAULT_WAIT", "run_client"]
 
 PROMPT = "> "
 LEAVE_WORD = b"##"
-RECV_SIZE = 65536
 
 # How long to wait, on a terminal, for a server that speaks first.
 BANNER_WAIT = 0.3
@@ -54,10 +48,6 @@ CONNECT_TIMEOUT = 10.0
 
 # After the end of piped input: the longest wait for the server's last words.
 DEFAULT_WAIT = 3.0
-
-# Stop reading standard input while this much is waiting to be sent: a
-# server that does not read must not make the client swallow all its input.
-MAX_PENDING = 1 << 20
 
 
 def run_client(endpoint, wait=DEFAULT_WAIT, stdin=None, stdout=None):
@@ -78,43 +68,6 @@ def run_client(endpoint, wait=DEFAULT_WAIT, stdin=None, stdout=None):
         if transport == "tcp":
             return relay_tcp(sock, keyboard, raw, wait)
         return relay_udp(sock, address, keyboard, raw, wait)
-
-
-def reader_socket(fd):
-    """A socket that yields what can be read from *fd*, then end-of-stream."""
-    ours, theirs = socket.socketpair()
-
-    def copy():
-        try:
-            while True:
-                chunk = os.read(fd, RECV_SIZE)
-                if not chunk:
-                    break
-                theirs.sendall(chunk)
-        except OSError:
-            pass            # our end was closed: the client is leaving
-        finally:
-            theirs.close()
-
-    threading.Thread(target=copy, name="classicnet-stdin", daemon=True).start()
-    return ours
-
-
-class Lines:
-    """Cuts a stream of bytes into lines, keeping an unfinished one for later."""
-
-    def __init__(self):
-        self.unfinished = b""
-
-    def feed(self, chunk):
-        """The complete lines in ``unfinished + chunk``, without their newlines."""
-        *lines, self.unfinished = (self.unfinished + chunk).split(b"\n")
-        return [line.rstrip(b"\r") for line in lines]
-
-    def rest(self):
-        """What is left at the end of the input: one more line, or nothing."""
-        rest, self.unfinished = self.unfinished, b""
-        return [rest.rstrip(b"\r")] if rest else []
 
 
 class Screen:
@@ -223,85 +176,4 @@ def talk(sock, keyboard, screen, send, receive, banner_wait):
 
 def leave(screen):
     screen.say("bye")
-    return 0
-
-
-def relay_tcp(sock, keyboard, out, wait):
-    """Like nc: standard input to the server, the server's bytes to *out*.
-
-    Sending never blocks: bytes wait in *pending* until the socket can take
-    them, and the loop goes on reading the server meanwhile.  (A client
-    blocked in ``sendall`` to an echo server that is itself blocked sending
-    back to that client would wait forever.)
-    """
-    sock.setblocking(False)
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ)
-    selector.register(keyboard, selectors.EVENT_READ)
-    pending = b""
-    input_open, reading_input = True, True
-    deadline = None
-    while deadline is None or time.monotonic() < deadline:
-        timeout = None if deadline is None else deadline - time.monotonic()
-        for key, events in selector.select(timeout):
-            if key.fileobj is keyboard:
-                chunk = keyboard.recv(RECV_SIZE)
-                pending += chunk
-                input_open = bool(chunk)
-                continue
-            try:
-                if events & selectors.EVENT_READ:
-                    data = sock.recv(RECV_SIZE)
-                    if not data:
-                        return 0            # the server has closed
-                    out.write(data)
-                    out.flush()
-                if events & selectors.EVENT_WRITE and pending:
-                    pending = pending[sock.send(pending):]
-            except BlockingIOError:
-                pass
-            except ConnectionError:
-                return 1                    # the server has gone away
-        if not input_open and not pending and deadline is None:
-            sock.shutdown(socket.SHUT_WR)   # "that was all": a half-close
-            deadline = time.monotonic() + wait
-        want_input = input_open and len(pending) < MAX_PENDING
-        if want_input != reading_input:
-            if want_input:
-                selector.register(keyboard, selectors.EVENT_READ)
-            else:
-                selector.unregister(keyboard)
-            reading_input = want_input
-        selector.modify(sock, selectors.EVENT_READ
-                        | (selectors.EVENT_WRITE if pending else 0))
-    return 0
-
-
-def relay_udp(sock, address, keyboard, out, wait):
-    """Like ``nc -u``: each line of input one datagram, each answer to *out*."""
-    selector = selectors.DefaultSelector()
-    selector.register(sock, selectors.EVENT_READ)
-    selector.register(keyboard, selectors.EVENT_READ)
-    lines = Lines()
-    sent = answered = 0
-    deadline = None
-    while deadline is None or (answered < sent and time.monotonic() < deadline):
-        timeout = None if deadline is None else deadline - time.monotonic()
-        for key, _ in selector.select(timeout):
-            if key.fileobj is sock:
-                data, _ = sock.recvfrom(65535)
-                out.write(data)
-                out.flush()
-                answered += 1
-                if deadline is not None:
-                    deadline = time.monotonic() + wait
-                continue
-            chunk = keyboard.recv(RECV_SIZE)
-            for line in lines.feed(chunk) + ([] if chunk else lines.rest()):
-                if line:
-                    sock.sendto(line + b"\n", address)
-                    sent += 1
-            if not chunk:
-                selector.unregister(keyboard)
-                deadline = time.monotonic() + wait
     return 0

@@ -25,20 +25,25 @@ FTP homework.
 
 An upload is hashed first, so the server can check what it received
 and keep nothing if it differs; then it leaves with zero-copy
-``socket.sendfile()``.
+``socket.sendfile()``.  Both directions take *progress*, a function called
+as ``progress(done, total)``; ``ProgressBar.on(sys.stderr, name)``
+(``classicnet.progress``) draws one on a terminal.
 
 Errors: ``ServerRefused`` when the server answers ``"ok": false`` (its
 message is the exception's), ``ChecksumMismatch`` when a download's sha256
 differs, both ``FileTransferError``; ``framing.FramingError`` when the
-server breaks the protocol; ``OSError`` for the network and local files.
+server breaks the protocol; ``UsageError`` for a host that cannot be
+resolved (``classicnet.endpoints`` connects); ``OSError`` for the network
+and local files.
 """
 
-import hashlib
 import os
-import socket
-import time
 
 from . import framing
+from .endpoints import Endpoint
+from .fields import check_file_name, optional_field, required_field, size_field
+from .hashing import sha256_of
+from .progress import ProgressBar
 from .text import printable
 
 __all__ = [
@@ -72,7 +77,7 @@ def download_paths(name, target=None):
     means *name* inside it.  The download is written to *partial*
     (``TARGET.part``) until it is complete and checked.
     """
-    framing.check_file_name(name)
+    check_file_name(name)
     target = os.fspath(target if target is not None else name)
     if os.path.isdir(target):
         target = os.path.join(target, name)
@@ -87,7 +92,7 @@ class FileClient:
     """
 
     def __init__(self, address=DEFAULT_ADDRESS, timeout=DEFAULT_TIMEOUT):
-        self.sock = socket.create_connection(tuple(address), timeout=timeout)
+        self.sock, _ = Endpoint("tcp", tuple(address)).connect(timeout)
         self.reader = framing.MessageReader(self.sock)
 
     def __enter__(self):
@@ -118,8 +123,8 @@ class FileClient:
         except framing.ConnectionClosed:
             raise framing.IncompleteMessage(
                 "the server closed the connection without answering") from None
-        if framing.optional_field(header, "ok", bool) is not True:
-            error = framing.optional_field(header, "error", str, "no reason given")
+        if optional_field(header, "ok", bool) is not True:
+            error = optional_field(header, "error", str, "no reason given")
             raise ServerRefused(printable(error, limit=300))
         return header
 
@@ -127,12 +132,12 @@ class FileClient:
 
     def list(self):
         """The server's files: a list of ``{"name": str, "size": int}``, by name."""
-        files = framing.required_field(self.request({"op": "list"}), "files", list)
+        files = required_field(self.request({"op": "list"}), "files", list)
         for file in files:
             if not isinstance(file, dict):
                 raise framing.BadHeader("each listed file must be an object")
-            framing.check_file_name(framing.required_field(file, "name", str))
-            framing.size_field(file)
+            check_file_name(required_field(file, "name", str))
+            size_field(file)
         return files
 
     # --- get --------------------------------------------------------------
@@ -151,14 +156,17 @@ class FileClient:
         if resume or offset is not None:
             header["offset"] = start
         answer = self.request(header)
-        count = framing.size_field(answer)
+        count = size_field(answer)
         self.reader.start_body(count)
-        expected = framing.required_field(answer, "sha256", str).lower()
+        expected = required_field(answer, "sha256", str).lower()
         if answer.get("offset", 0) != start or answer.get("name") != name:
             raise framing.BadHeader(f"the server answered for another name or "
                                     f"offset: {printable(str(answer))}")
         with open(partial, "r+b" if start else "wb") as file:
-            digest = hash_prefix(file, start)
+            try:
+                digest = sha256_of(file, start)
+            except EOFError as error:       # it shrank since we looked
+                raise FileTransferError(str(error)) from None
             file.truncate(start)
             total = start + count
             done = start
@@ -201,7 +209,7 @@ class FileClient:
         The server keeps it only if all of it arrives with the same sha256;
         an existing file is replaced only with *overwrite*.
         """
-        name = framing.check_file_name(name if name is not None else os.path.basename(path))
+        name = check_file_name(name if name is not None else os.path.basename(path))
         with open(path, "rb") as file:
             size = os.fstat(file.fileno()).st_size
             header = {"op": "put", "name": name, "size": size,
@@ -231,28 +239,6 @@ class FileClient:
                 progress(sent, size)
 
 
-def hash_prefix(file, length):
-    """A sha256 object fed with the first *length* bytes of *file*."""
-    digest = hashlib.sha256()
-    buffer = memoryview(bytearray(framing.CHUNK_SIZE))
-    file.seek(0)
-    left = length
-    while left:
-        got = file.readinto(buffer[:min(left, len(buffer))])
-        if not got:
-            raise FileTransferError(f"{file.name} is shorter than {length} bytes")
-        digest.update(buffer[:got])
-        left -= got
-    return digest
-
-
-def sha256_of(file):
-    """The sha256 object of a whole open binary file (read from its start)."""
-    digest = hash_prefix(file, os.fstat(file.fileno()).st_size)
-    file.seek(0)
-    return digest
-
-
 # --- one connection per call ----------------------------------------------
 
 def list_files(address=DEFAULT_ADDRESS, **options):
@@ -272,60 +258,3 @@ def put(address, path, name=None, overwrite=False, progress=None, **options):
     """Upload one file, as ``FileClient.put()`` does."""
     with FileClient(address, **options) as client:
         return client.put(path, name, overwrite, progress)
-
-
-# --- the progress bar -----------------------------------------------------
-
-class ProgressBar:
-    """A one-line progress bar: bytes, percent, rate and time left.
-
-    ``ProgressBar.on(stream)`` gives one only when *stream* is a terminal, so
-    a piped or redirected command prints nothing extra.
-    """
-
-    WIDTH = 24
-
-    def __init__(self, stream, label, interval=0.1):
-        self.stream, self.label, self.interval = stream, label, interval
-        self.started = time.monotonic()
-        self.shown = 0.0
-        self.drawn = False
-
-    @classmethod
-    def on(cls, stream, label):
-        isatty = getattr(stream, "isatty", None)
-        return cls(stream, label) if isatty and isatty() else None
-
-    def __call__(self, done, total):
-        now = time.monotonic()
-        if done < total and now - self.shown < self.interval:
-            return
-        self.shown = now
-        self.stream.write("\r" + self.line(done, total, now - self.started))
-        self.stream.flush()
-        self.drawn = True
-
-    def line(self, done, total, elapsed):
-        fraction = done / total if total else 1.0
-        filled = int(fraction * self.WIDTH)
-        rate = done / elapsed if elapsed > 0 else 0.0
-        left = (total - done) / rate if rate else 0.0
-        bar = "#" * filled + "." * (self.WIDTH - filled)
-        return (f"{printable(self.label, 30)} [{bar}] "
-                f"{fraction:4.0%} {human_bytes(done)}/{human_bytes(total)} "
-                f"{human_bytes(rate)}/s {int(left) // 60}:{int(left) % 60:02d} left ")
-
-    def close(self):
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
-
-
-def human_bytes(count):
-    """``1536`` -> ``1.5 KiB``."""
-    if count < 1024:
-        return f"{count:.0f} B"
-    for unit in ("KiB", "MiB", "GiB"):
-        count /= 1024
-        if count < 1024 or unit == "GiB":
-            return f"{count:.1f} {unit}"

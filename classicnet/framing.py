@@ -29,8 +29,9 @@ body the header announces.  Three rules make that safe against any client:
   reserve 4 GB.  N is checked against 65535 first, and every byte is read
   with ``recv_into`` into one buffer allocated once per connection.
 * The header is decoded strictly (UTF-8, a JSON object, no ``NaN``, no
-  repeated keys, no absurd nesting) and each field is type-checked, since
-  in Python ``True == 1``: ``{"size": true}`` is not a size.
+  repeated keys, no absurd nesting), and each field is then read with its
+  type checked (``classicnet.fields``), since in Python ``True == 1``:
+  ``{"size": true}`` is not a size.
 
 The course notes write the prefix with ``struct.pack('i', n)``, which is
 little-endian on the machines they ran on.  Because N < 65536, the two
@@ -48,9 +49,6 @@ The errors, all ``FramingError``::
      |                       lost, so the connection must end
      +-- BadHeader           the header arrived whole but is wrong: answer
                              it and read the next message
-
-This module also holds the CNFP/1 rule for file names, ``check_file_name``,
-since both ends of a connection apply it.
 """
 
 import json
@@ -59,15 +57,13 @@ import struct
 
 __all__ = [
     "BadHeader", "BadPrefix", "ConnectionClosed", "FramingError",
-    "IncompleteMessage", "MAX_HEADER_SIZE", "MAX_NAME_BYTES", "MessageReader",
-    "check_file_name", "decode_header", "encode_header", "encode_message",
-    "optional_field", "parse_prefix", "required_field", "send_message",
-    "size_field",
+    "IncompleteMessage", "KINDS", "MAX_HEADER_SIZE", "MessageReader",
+    "decode_header", "encode_header", "encode_message", "json_kind",
+    "parse_prefix", "send_message",
 ]
 
 PREFIX = struct.Struct("!I")           # the 4-byte header length, network order
 MAX_HEADER_SIZE = 65535
-MAX_NAME_BYTES = 255
 
 # How many bytes one recv_into may fill while a body streams in.  Larger
 # means fewer system calls; the buffer is allocated once per connection.
@@ -122,6 +118,24 @@ def parse_prefix(prefix):
                     "(is this a CNFP/1 client?)")
 
 
+# --- JSON kinds, in words -------------------------------------------------
+
+# What each Python type a header may hold is called in an error message.
+KINDS = {str: "a string", int: "a whole number", bool: "true or false",
+         list: "a list", dict: "an object"}
+
+
+def json_kind(value):
+    """What a decoded JSON value is, in words: ``json_kind([])`` is ``"a list"``."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true or false"
+    if isinstance(value, float):
+        return "a fraction"
+    return KINDS.get(type(value), type(value).__name__)
+
+
 # --- the JSON header ------------------------------------------------------
 
 def _refuse_constant(name):
@@ -164,7 +178,7 @@ def decode_header(data):
         reason = reason[:100]
         raise BadHeader(f"the header is not valid JSON: {reason}") from None
     if not isinstance(header, dict):
-        raise BadHeader(f"the header must be a JSON object, not {_json_kind(header)}")
+        raise BadHeader(f"the header must be a JSON object, not {json_kind(header)}")
     return header
 
 
@@ -186,78 +200,6 @@ def encode_message(header, body=b""):
 def send_message(sock, header, body=b""):
     """Send one message with ``sendall`` (``send`` may send only part of it)."""
     sock.sendall(encode_message(header, body))
-
-
-# --- fields ---------------------------------------------------------------
-
-_KINDS = {str: "a string", int: "a whole number", bool: "true or false",
-          list: "a list", dict: "an object"}
-
-
-def _json_kind(value):
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true or false"
-    if isinstance(value, float):
-        return "a fraction"
-    return _KINDS.get(type(value), type(value).__name__)
-
-
-def _is_kind(value, kind):
-    if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, kind)
-
-
-def required_field(header, key, kind):
-    """``header[key]``, which must be of type *kind* (``bool`` is not ``int``)."""
-    if key not in header:
-        raise BadHeader(f"the header needs the field {key!r}")
-    return optional_field(header, key, kind)
-
-
-def optional_field(header, key, kind, default=None):
-    """``header.get(key, default)``, type-checked as in ``required_field``."""
-    value = header.get(key, default)
-    if key in header and not _is_kind(value, kind):
-        raise BadHeader(f"field {key!r} must be {_KINDS[kind]}, "
-                        f"not {_json_kind(value)}")
-    return value
-
-
-def size_field(header, key="size"):
-    """A byte count: a whole number, zero or more."""
-    size = required_field(header, key, int)
-    if size < 0:
-        raise BadHeader(f"field {key!r} must be 0 or more, not {size}")
-    return size
-
-
-# --- names ----------------------------------------------------------------
-
-def check_file_name(name):
-    """Return *name* if it is one plain CNFP/1 file name, else raise BadHeader.
-
-    A name is a single path component: no ``/``, ``\\`` or NUL, not empty,
-    not ``.`` or ``..``, and at most 255 bytes in UTF-8.  Joined onto a
-    directory, such a name can only mean a file directly inside it.
-    """
-    if not isinstance(name, str):
-        raise BadHeader(f"a file name must be a string, not {_json_kind(name)}")
-    if name in ("", ".", ".."):
-        raise BadHeader(f"{name!r} is not a file name")
-    for char, what in (("/", "a slash"), ("\\", "a backslash"), ("\0", "a NUL byte")):
-        if char in name:
-            raise BadHeader(f"file name {name!r} contains {what}; "
-                            "give one plain name, without a directory")
-    try:
-        length = len(name.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise BadHeader(f"file name {name!r} is not valid Unicode") from None
-    if length > MAX_NAME_BYTES:
-        raise BadHeader(f"file name of {length} bytes is over {MAX_NAME_BYTES}")
-    return name
 
 
 # --- reading --------------------------------------------------------------

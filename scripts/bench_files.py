@@ -32,7 +32,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from classicnet import fileclient, framing                      # noqa: E402
-from classicnet.handlers.files import byte_count                 # noqa: E402
+from classicnet.quantities import byte_count                    # noqa: E402
 
 BUFFER = memoryview(bytearray(framing.CHUNK_SIZE))
 

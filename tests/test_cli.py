@@ -316,6 +316,20 @@ def test_serving_echo_imports_no_other_handler():
     assert result.stdout.strip() == "['classicnet.handlers.echo', 'classicnet.handlers.upper']"
 
 
+def test_serving_files_imports_no_client_module(tmp_path):
+    """The file server and the file client share hashing and fields, and
+    nothing more: a forked files server copies no client code."""
+    code = ("import sys; from classicnet import launcher; "
+            f"launcher.build_server('files', port=0, root={str(tmp_path)!r}).server_close(); "
+            "print(' '.join(m for m in sys.modules if m.startswith('classicnet.')))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=TIMEOUT, cwd=ROOT)
+    imported = set(result.stdout.split())
+    assert "classicnet.handlers.files" in imported
+    assert not imported & {"classicnet.fileclient", "classicnet.progress",
+                           "classicnet.client", "classicnet.relay"}
+
+
 def test_the_command_line_imports_only_what_serving_needs(cli):
     """The forking model copies the serving process for every client: it
     holds the handler it serves, and no tool (client, lab, files)."""
@@ -326,6 +340,8 @@ def test_the_command_line_imports_only_what_serving_needs(cli):
                 if line.startswith("import '")}
     assert "classicnet.handlers.echo" in imported
     unwanted = {"classicnet.handlers.files", "classicnet.handlers.chat",
-                "classicnet.client", "classicnet.lab", "classicnet.fileclient",
-                "classicnet.framing", "classicnet.cli.lab", "classicnet.trace"}
+                "classicnet.client", "classicnet.relay", "classicnet.lab",
+                "classicnet.fileclient", "classicnet.progress", "classicnet.framing",
+                "classicnet.hashing", "classicnet.storage", "classicnet.cli.lab",
+                "classicnet.trace"}
     assert not imported & unwanted

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from classicnet.cli import main
-from classicnet.client import Lines
+from classicnet.relay import Lines
 from classicnet.testing import running_server
 from conftest import TIMEOUT, classicnet_env, run_classicnet
 

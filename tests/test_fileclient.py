@@ -9,7 +9,7 @@ import socketserver
 
 import pytest
 
-from classicnet import cli, fileclient, framing
+from classicnet import cli, fileclient, framing, progress
 from classicnet.testing import running_server
 
 from conftest import TIMEOUT
@@ -189,6 +189,16 @@ def test_a_missing_word_is_an_argparse_error(capsys):
     assert exit.value.code == 2
 
 
+@pytest.mark.parametrize("host, message", [
+    ("a..b", "--host 'a..b' is not a valid host name"),
+    ("no-such-host.invalid", "cannot resolve host 'no-such-host.invalid'"),
+])
+def test_a_bad_host_is_one_line_and_status_2(host, message, capsys):
+    assert client((host, 9), "ls") == 2
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and message in error
+
+
 # --- the progress bar -----------------------------------------------------
 
 def test_no_progress_bar_when_not_a_terminal():
@@ -218,7 +228,7 @@ def test_the_progress_bar_draws_on_a_terminal():
 @pytest.mark.parametrize("count, shown", [
     (0, "0 B"), (1536, "1.5 KiB"), (5 * 2**20, "5.0 MiB"), (3 * 2**40, "3072.0 GiB")])
 def test_human_bytes(count, shown):
-    assert fileclient.human_bytes(count) == shown
+    assert progress.human_bytes(count) == shown
 
 
 # --- servers that break the protocol --------------------------------------

@@ -11,7 +11,7 @@ import types
 
 import pytest
 
-from classicnet import fileclient, framing
+from classicnet import fileclient, framing, hashing
 from classicnet.errors import UsageError
 from classicnet.handlers import files
 from classicnet.launcher import build_server
@@ -425,7 +425,7 @@ def test_names_that_are_not_utf8_are_not_listed(root):
 def test_the_digest_cache_forgets_the_oldest(root):
     (root / "a").write_bytes(b"a")
     (root / "b").write_bytes(b"b")
-    cache = files.DigestCache(limit=1)
+    cache = hashing.DigestCache(limit=1)
     first, second = os.stat(root / "a"), os.stat(root / "b")
     cache.remember(first, "1")
     cache.remember(second, "2")
@@ -434,7 +434,7 @@ def test_the_digest_cache_forgets_the_oldest(root):
 
 def test_the_background_hash_hands_out_a_buffer_that_is_not_being_hashed():
     chunks = [b"abcd", b"efgh", b"ij"]
-    with files.BackgroundSha256(chunk_size=4) as digest:
+    with hashing.BackgroundSha256(chunk_size=4) as digest:
         used = []
         for chunk in chunks:
             buffer = digest.free_buffer()
@@ -462,7 +462,7 @@ class BrokenDigest:
 
 def test_a_failure_in_the_hashing_thread_keeps_nothing_and_the_connection_goes_on(
         root, monkeypatch):
-    monkeypatch.setattr(files, "hashlib", types.SimpleNamespace(sha256=BrokenDigest))
+    monkeypatch.setattr(hashing, "hashlib", types.SimpleNamespace(sha256=BrokenDigest))
     body = os.urandom(3 * framing.CHUNK_SIZE + 1)
     with running_server("files", root=str(root)) as address:
         with connect(address) as sock:

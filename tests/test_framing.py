@@ -1,4 +1,4 @@
-"""classicnet.framing: the length prefix, strict headers, names, and the reader."""
+"""classicnet.framing and .fields: the prefix, strict headers, typed fields, names, the reader."""
 
 import json
 import socket
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from classicnet import framing
+from classicnet import fields, framing
 from classicnet.framing import (BadHeader, BadPrefix, ConnectionClosed,
                                 IncompleteMessage, MessageReader)
 
@@ -86,25 +86,25 @@ def test_a_good_header_decodes():
     assert framing.decode_header('{"name": "文件.txt", "size": 3}'.encode()) == {
         "name": "文件.txt", "size": 3}
     with pytest.raises(BadHeader, match="'size' must be a whole number, not a fraction"):
-        framing.size_field(framing.decode_header(b'{"size": 2.5}'))
+        fields.size_field(framing.decode_header(b'{"size": 2.5}'))
 
 
 def test_fields_are_type_checked_and_true_is_not_a_size():
     header = {"size": True, "name": "a", "overwrite": 1, "n": 2.5, "x": None}
     with pytest.raises(BadHeader, match="'size' must be a whole number, not true"):
-        framing.size_field(header)
+        fields.size_field(header)
     with pytest.raises(BadHeader, match="'overwrite' must be true or false"):
-        framing.optional_field(header, "overwrite", bool)
+        fields.optional_field(header, "overwrite", bool)
     with pytest.raises(BadHeader, match="not a fraction"):
-        framing.required_field(header, "n", int)
+        fields.required_field(header, "n", int)
     with pytest.raises(BadHeader, match="not null"):
-        framing.required_field(header, "x", str)
+        fields.required_field(header, "x", str)
     with pytest.raises(BadHeader, match="needs the field 'op'"):
-        framing.required_field(header, "op", str)
+        fields.required_field(header, "op", str)
     with pytest.raises(BadHeader, match="must be 0 or more"):
-        framing.size_field({"size": -1})
-    assert framing.optional_field(header, "missing", bool, False) is False
-    assert framing.required_field(header, "name", str) == "a"
+        fields.size_field({"size": -1})
+    assert fields.optional_field(header, "missing", bool, False) is False
+    assert fields.required_field(header, "name", str) == "a"
 
 
 # --- names ----------------------------------------------------------------
@@ -116,18 +116,18 @@ HOSTILE_NAMES = ["../x", "/abs", "a/b", "..", ".", "", "x\0y", "a" * 300,
 @pytest.mark.parametrize("name", HOSTILE_NAMES)
 def test_hostile_names_are_refused(name):
     with pytest.raises(BadHeader):
-        framing.check_file_name(name)
+        fields.check_file_name(name)
 
 
 @pytest.mark.parametrize("name", ["a.txt", ".hidden", "..a", "文件", "a" * 255,
                                   "é" * 127])
 def test_plain_names_pass(name):
-    assert framing.check_file_name(name) == name
+    assert fields.check_file_name(name) == name
 
 
 def test_a_name_must_be_a_string():
     with pytest.raises(BadHeader, match="must be a string, not a whole number"):
-        framing.check_file_name(5)
+        fields.check_file_name(5)
 
 
 # --- the reader -----------------------------------------------------------

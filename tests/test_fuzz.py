@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from classicnet import framing
+from classicnet import fields, framing
 from classicnet.framing import FramingError, MessageReader
 from classicnet.testing import running_server
 from conftest import TIMEOUT
@@ -150,13 +150,13 @@ names = st.one_of(st.text(max_size=300), st.lists(path_alphabet, max_size=8).map
 def test_an_accepted_file_name_never_leaves_the_root(name):
     root = "/srv/root"
     try:
-        accepted = framing.check_file_name(name)
+        accepted = fields.check_file_name(name)
     except framing.BadHeader:
         return
     path = os.path.normpath(os.path.join(root, accepted))
     assert os.path.dirname(path) == root
     assert os.path.basename(path) == accepted
-    assert len(accepted.encode("utf-8")) <= framing.MAX_NAME_BYTES
+    assert len(accepted.encode("utf-8")) <= fields.MAX_NAME_BYTES
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,7 @@ the handler is known.
 import argparse
 
 from .. import __version__, registry, servers
+from ..contract import SERVER_FLAGS
 from ..launcher import DEFAULT_GRACE
 from ..servers.datagrams import DEFAULT_UDP_RATE
 from ..servers.streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS
@@ -104,19 +105,26 @@ def add_network_flags(parser):
                          "to finish before cutting them (default: %(default)s)")
 
 
+# The limits, one row each: what the flag reads, its default, its
+# placeholder and its help.  Each value lands under the name that
+# contract.SERVER_FLAGS gives the flag (--timeout -> idle_timeout).
+LIMITS = {
+    "--timeout": (seconds, DEFAULT_IDLE_TIMEOUT, "S",
+                  "disconnect a client that sends nothing for S seconds"),
+    "--max-connections": (limit, DEFAULT_MAX_CONNECTIONS, "N",
+                          "serve at most N connections at once; refuse more "
+                          "with a one-line message"),
+    "--udp-rate": (limit, DEFAULT_UDP_RATE, "N",
+                   "answer at most N datagrams a second from one host"),
+}
+
+
 def add_limit_flags(parser):
     limits = parser.add_argument_group("limits (0: no limit; see docs/security.md)")
-    limits.add_argument("--timeout", dest="idle_timeout", type=seconds,
-                        default=DEFAULT_IDLE_TIMEOUT, metavar="S",
-                        help="disconnect a client that sends nothing for S "
-                             "seconds (default: %(default)s)")
-    limits.add_argument("--max-connections", type=limit,
-                        default=DEFAULT_MAX_CONNECTIONS, metavar="N",
-                        help="serve at most N connections at once; refuse more "
-                             "with a one-line message (default: %(default)s)")
-    limits.add_argument("--udp-rate", type=limit, default=DEFAULT_UDP_RATE,
-                        metavar="N", help="answer at most N datagrams a second "
-                        "from one host (default: %(default)s)")
+    for flag, (read, default, metavar, description) in LIMITS.items():
+        limits.add_argument(flag, dest=SERVER_FLAGS[flag], type=read, default=default,
+                            metavar=metavar,
+                            help=description + " (default: %(default)s)")
 
 
 def add_log_flags(parser):

@@ -75,6 +75,7 @@ class Endpoint(namedtuple("Endpoint", "transport address")):
         A stream socket comes connected; a datagram socket is not (UDP has
         no connection), so every ``sendto`` names the address.
         """
+        check_host(self.address[0], "host")
         try:
             if self.socket_type == socket.SOCK_STREAM:
                 sock = socket.create_connection(self.address, timeout=timeout)
@@ -97,16 +98,17 @@ def server_endpoint(transport, host, port):
     return Endpoint(transport, (check_host(host), port))
 
 
-def check_host(host):
-    """Return *host* if it can name an address, else raise UsageError."""
+def check_host(host, what="--host"):
+    """Return *host* if it can name an address, else raise UsageError;
+    *what* names it in the message."""
     if not host:
-        raise UsageError("--host is empty; give an address such as 127.0.0.1, "
+        raise UsageError(f"{what} is empty; give an address such as 127.0.0.1, "
                          "or 0.0.0.0 for every network")
     if _is_address_literal(host):
         return host
     problem = _host_name_problem(host)
     if problem:
-        raise UsageError(f"--host {host!r} is not a valid host name: {problem}")
+        raise UsageError(f"{what} {host!r} is not a valid host name: {problem}")
     return host
 
 

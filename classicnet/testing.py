@@ -44,6 +44,7 @@ import threading
 from contextlib import contextmanager
 
 from . import contract
+from .endpoints import Endpoint
 from .launcher import build_server, resolve_handler, running, serve_until_signalled
 
 __all__ = ["Client", "TIMEOUT", "connect", "running_server", "socketpair_client"]
@@ -161,12 +162,10 @@ class Client:
 
 def connect(address, transport="tcp", timeout=TIMEOUT):
     """A ``Client`` talking to *address* over TCP or UDP; use it in ``with``."""
-    if transport == "udp":
-        family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
-        return Client(socket.socket(family, socket.SOCK_DGRAM), address, timeout)
-    if transport != "tcp":
+    if transport not in ("tcp", "udp"):
         raise ValueError(f"transport must be 'tcp' or 'udp', not {transport!r}")
-    return Client(socket.create_connection(address, timeout=timeout), address, timeout)
+    sock, peer = Endpoint(transport, tuple(address)).connect(timeout)
+    return Client(sock, peer, timeout)
 
 
 class PairServer:

@@ -104,3 +104,8 @@ def test_a_tcp_server_still_reuses_its_address_at_once():
 def test_a_client_endpoint_with_a_bad_host_is_a_usage_error():
     with pytest.raises(UsageError, match="cannot resolve host"):
         Endpoint("udp", ("no.such.host.invalid", 9)).connect(1)
+
+
+def test_a_client_endpoint_with_a_malformed_host_is_one_line():
+    with pytest.raises(UsageError, match="host 'a..b' is not a valid host name"):
+        Endpoint("tcp", ("a..b", 9)).connect(1)

@@ -1,11 +1,8 @@
 """The chat room: shared state between connections, several clients at once."""
 
 import os
-import select
 import socket
 import struct
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -15,7 +12,7 @@ from classicnet.handlers.chat import Member
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import ROOT, TIMEOUT
+from conftest import TIMEOUT, run_cli
 
 
 class ChatClient:
@@ -203,9 +200,7 @@ def test_max_behind_must_be_positive():
 
 
 def test_command_line_refusal_is_one_friendly_line():
-    result = subprocess.run(
-        [sys.executable, "-m", "classicnet", "chat", "--forking", "--port", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    result = run_cli("chat", "--forking", "--port", "0")
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()

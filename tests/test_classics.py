@@ -8,8 +8,6 @@ import signal
 import socket
 import socketserver
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
@@ -20,7 +18,7 @@ from classicnet.servers import datagrams
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import MODELS, ROOT, TIMEOUT, recv_exactly
+from conftest import MODELS, TIMEOUT, recv_exactly
 from resources import read_until_closed
 
 # RFC 864's pattern, rebuilt here from the RFC's words rather than taken
@@ -315,26 +313,17 @@ def test_a_datagram_from_the_server_itself_is_not_answered():
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_chargen_command_line_logs_no_error_when_clients_leave(model):
+def test_chargen_command_line_logs_no_error_when_clients_leave(cli, model):
     """The whole program, with -v: clients that reset or close mid-stream
     leave no traceback and no error in the log, and Ctrl-C still stops it."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "chargen", f"--{model}", "--port", "0",
-         "-v"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        ready = server.stdout.readline()
-        host, port = re.search(r" on (\S+):(\d+)$", ready).groups()
-        for ending in (abort, socket.socket.close, abort):
-            client = socket.create_connection((host, int(port)), timeout=TIMEOUT)
-            recv_exactly(client, 20_000)
-            ending(client)
-        server.send_signal(signal.SIGINT)
-        _, log = server.communicate(timeout=TIMEOUT)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
-    assert server.returncode == 0
+    server = cli("chargen", f"--{model}", "-v")
+    for ending in (abort, socket.socket.close, abort):
+        client = socket.create_connection(server.address, timeout=TIMEOUT)
+        recv_exactly(client, 20_000)
+        ending(client)
+    server.send_signal(signal.SIGINT)
+    assert server.wait() == 0
+    log = server.log_text()
     assert log.count("connection from") == 3
     for noise in ("Traceback", "ERROR", "WARNING", "went away"):
         assert noise not in log

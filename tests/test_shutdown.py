@@ -24,11 +24,18 @@ def echoed(client, data=b"ping"):
     return client.recv(100) == data
 
 
+def echo_with_a_client(cli, model, *args):
+    """``python -m classicnet echo --MODEL -v ARGS`` and a client it has answered."""
+    server = cli("echo", f"--{model}", "-v", *args)
+    client = connect(server.address)
+    assert echoed(client)
+    return server, client
+
+
 @pytest.mark.parametrize("model", MODELS)
 def test_a_client_in_progress_finishes_within_the_grace(cli, model):
-    server = cli("echo", f"--{model}", "--grace", "60", "-v")
-    with connect(server.address) as client:
-        assert echoed(client)
+    server, client = echo_with_a_client(cli, model, "--grace", "60")
+    with client:
         server.ctrl_c()
         assert "1 client(s) being served" in server.wait_for_log("stopping:")
         assert echoed(client, b"still served")
@@ -40,9 +47,8 @@ def test_a_client_in_progress_finishes_within_the_grace(cli, model):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_an_idle_client_is_cut_after_the_grace(cli, model):
-    server = cli("echo", f"--{model}", "--grace", "0.3", "-v")
-    with connect(server.address) as idle:
-        assert echoed(idle)
+    server, idle = echo_with_a_client(cli, model, "--grace", "0.3")
+    with idle:
         server.send_signal(signal.SIGTERM)
         assert server.wait() == 0
         assert closed_by_server(idle)
@@ -52,9 +58,8 @@ def test_an_idle_client_is_cut_after_the_grace(cli, model):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_second_ctrl_c_cuts_at_once(cli, model):
-    server = cli("echo", f"--{model}", "--grace", "600", "-v")
-    with connect(server.address) as idle:
-        assert echoed(idle)
+    server, idle = echo_with_a_client(cli, model, "--grace", "600")
+    with idle:
         server.ctrl_c()
         server.wait_for_log("stopping:")
         server.ctrl_c()

@@ -209,13 +209,20 @@ def test_command_line_refusal_is_one_friendly_line():
     assert "its own process" in lines[0] and "use --threading" in lines[0]
 
 
+def member_behind(sock, max_behind):
+    """A member whose client has not read yet: more to send than the socket
+    buffers hold, and its writer thread sending."""
+    member = Member(sock, "stuck", max_behind=max_behind)
+    member.deliver("x" * 20_000_000)
+    writer = threading.Thread(target=member.send_queued, daemon=True)
+    writer.start()
+    return member, writer
+
+
 def test_a_leaving_member_with_a_full_outbox_is_cut_off():
     server_side, client_side = socket.socketpair()
     with server_side, client_side:
-        member = Member(server_side, "stuck", max_behind=1)
-        member.deliver("x" * 20_000_000)             # more than the buffers hold
-        writer = threading.Thread(target=member.send_queued, daemon=True)
-        writer.start()
+        member, writer = member_behind(server_side, max_behind=1)
         member.outbox.put(b"waiting\n", timeout=TIMEOUT)  # once the writer is sending
         member.close(writer)                          # outbox full: hang up at once
         assert not writer.is_alive()
@@ -227,9 +234,6 @@ def test_a_leaving_member_with_a_full_outbox_is_cut_off():
 def test_a_leaving_member_that_does_not_read_its_last_lines_is_cut_off():
     server_side, client_side = socket.socketpair()
     with server_side, client_side:
-        member = Member(server_side, "stuck", max_behind=4)
-        member.deliver("x" * 20_000_000)             # more than the buffers hold
-        writer = threading.Thread(target=member.send_queued, daemon=True)
-        writer.start()
+        member, writer = member_behind(server_side, max_behind=4)
         member.close(writer)                          # waits WRITER_LINGER, then cuts
         assert not writer.is_alive()

@@ -198,7 +198,10 @@ def test_a_client_in_progress_finishes_within_the_grace_period():
     assert outcome == [(1, 0)]                               # finished, none cut
 
 
-def test_a_handler_error_is_logged_with_the_client_and_the_server_goes_on(caplog):
+@pytest.mark.parametrize("model, settings", [("threading", {}), ("pool", {"pool_size": 1})])
+def test_a_handler_error_is_logged_with_the_client_and_the_server_goes_on(caplog, model,
+                                                                          settings):
+    # In a pool of one, the one worker that met the error serves the next client.
     import socketserver
 
     class Broken(socketserver.BaseRequestHandler):
@@ -207,7 +210,7 @@ def test_a_handler_error_is_logged_with_the_client_and_the_server_goes_on(caplog
                 raise RuntimeError("student bug")
             self.request.sendall(b"fine")
 
-    with running_server(Broken, model="threading") as address:
+    with running_server(Broken, model=model, **settings) as address:
         with connect(address) as client:
             client.sendall(b"boom")
             assert client.recv(10) == b""                 # that connection ended
@@ -216,7 +219,7 @@ def test_a_handler_error_is_logged_with_the_client_and_the_server_goes_on(caplog
             assert client.recv(10) == b"fine"             # the others are served
     failures = [r for r in caplog.records if "failed while serving" in r.getMessage()]
     assert len(failures) == 1
-    assert "127.0.0.1:" in failures[0].getMessage()
+    assert "Broken failed while serving 127.0.0.1:" in failures[0].getMessage()
     assert "student bug" in failures[0].exc_text or "student bug" in str(failures[0].exc_info)
 
 

@@ -15,7 +15,10 @@ server writes as JSON lines to a pipe this harness hands it
 (``--events-fd``), never from the human text of its log: the
 ``listening`` event gives the address, each ``served`` event the thread
 and process that served a client.  Standard error is kept, for the error
-message when a server does not start and for tests that read the log.
+message when a server does not start and for tests that read the log;
+so is standard output, line by line (the readiness line and the settings
+under it).  Each of the three pipes has a thread of its own that reads it
+to its end, so a server that writes much never blocks on a full pipe.
 
 POSIX only: passing a pipe to a child process (``pass_fds``) is.
 """
@@ -49,9 +52,13 @@ class ServerProcess:
     ``wait()``, ``stop()``.  It is a context manager that always stops
     the server.  *command* replaces ``python -m classicnet`` for a program
     that speaks the same ``--events-fd`` (the lab's asyncio reference).
+    *env* changes the environment: each name gets its value, or is removed
+    where the value is None.  *new_session* starts the server in a process
+    group of its own, as a shell starts a job, so that a signal to the
+    group reaches the server and its children as Ctrl-C on a terminal does.
     """
 
-    def __init__(self, args, env=None, cwd=None, command=None):
+    def __init__(self, args, env=None, cwd=None, command=None, new_session=False):
         self.args = list(args)
         read_end, write_end = os.pipe()
         argv = [*(command or [sys.executable, "-m", "classicnet"]), *self.args,
@@ -60,16 +67,22 @@ class ServerProcess:
             self.process = subprocess.Popen(
                 argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE, pass_fds=(write_end,), cwd=cwd,
-                env=None if env is None else {**os.environ, **env})
+                env=None if env is None else changed_environment(env),
+                start_new_session=new_session)
         finally:
             os.close(write_end)
         self.events = []
-        self.log = []
+        self.log = []               # standard error, a line each, without newlines
+        self.output = []            # standard output, a line each, as written
+        self.lines_read = 0         # how many output lines readline() returned
         self.changed = threading.Condition()
         self.readers = [
             threading.Thread(target=self._read_events, args=(os.fdopen(read_end, "rb"),),
                              daemon=True),
-            threading.Thread(target=self._read_log, daemon=True),
+            threading.Thread(target=self._read_lines, args=(self.process.stderr, self.log),
+                             kwargs={"strip": True}, daemon=True),
+            threading.Thread(target=self._read_lines,
+                             args=(self.process.stdout, self.output), daemon=True),
         ]
         for reader in self.readers:
             reader.start()
@@ -94,11 +107,13 @@ class ServerProcess:
                     self.events.append(event)
                     self.changed.notify_all()
 
-    def _read_log(self):
-        for line in self.process.stderr:
-            with self.changed:
-                self.log.append(line.decode("utf-8", "replace").rstrip("\n"))
-                self.changed.notify_all()
+    def _read_lines(self, pipe, lines, strip=False):
+        with pipe:
+            for line in pipe:
+                text = line.decode("utf-8", "replace")
+                with self.changed:
+                    lines.append(text.rstrip("\n") if strip else text)
+                    self.changed.notify_all()
         with self.changed:
             self.changed.notify_all()       # the server has ended
 
@@ -124,12 +139,15 @@ class ServerProcess:
                 result = found()
                 if result:
                     return result
-                if self.process.poll() is not None and not self.readers[1].is_alive():
+                if self.process.poll() is not None and not self._reading():
                     raise ServerProcessError(self._why_not(what, "the server has ended"))
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise ServerProcessError(self._why_not(what, f"not within {timeout:g} s"))
                 self.changed.wait(left)
+
+    def _reading(self):
+        return any(reader.is_alive() for reader in self.readers)
 
     def _why_not(self, what, reason):
         last = self.log[-1] if self.log else "nothing on standard error"
@@ -148,19 +166,18 @@ class ServerProcess:
         return self.address
 
     def wait_for_log(self, text, timeout=START_TIMEOUT):
-        """Wait until *text* appears in a line of the server's log."""
-        return self.wait_for(lambda: any(text in line for line in self.log),
+        """Wait until *text* appears in a line of the server's log; return
+        the first such line."""
+        return self.wait_for(lambda: next((line for line in self.log if text in line), None),
                              f"{text!r} never logged", timeout)
 
     def readline(self, timeout=START_TIMEOUT):
-        """The next line of standard output (text), or ServerProcessError."""
-        import selectors
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                raise ServerProcessError(self._why_not(
-                    "no output", f"not within {timeout:g} s"))
-        return self.process.stdout.readline().decode("utf-8", "replace")
+        """The next line of standard output (text, with its newline), once
+        the server has written it whole, or ServerProcessError."""
+        line = self.wait_for(lambda: self.output[self.lines_read:self.lines_read + 1],
+                             "no more output", timeout)[0]
+        self.lines_read += 1
+        return line
 
     # --- stopping ---------------------------------------------------------
 
@@ -176,14 +193,22 @@ class ServerProcess:
 
     def stop(self, timeout=STOP_TIMEOUT):
         """SIGTERM, then SIGKILL if it has not ended within *timeout*;
-        return its exit status."""
+        return its exit status.  Stopping a stopped server does nothing more.
+
+        Each pipe is closed by the thread that reads it, at its end: a
+        child the server forked and left behind may still hold it open.
+        """
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
         try:
-            status = self.wait(timeout)
+            return self.wait(timeout)
         except subprocess.TimeoutExpired:
             self.process.kill()
-            status = self.wait(timeout)
-        self.process.stdout.close()
-        self.process.stderr.close()
-        return status
+            return self.wait(timeout)
+
+
+def changed_environment(changes):
+    """This process's environment with *changes*: a name whose value is
+    None is removed (``{"COVERAGE_PROCESS_CONFIG": None}``)."""
+    environment = {**os.environ, **changes}
+    return {name: value for name, value in environment.items() if value is not None}

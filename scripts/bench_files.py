@@ -29,10 +29,12 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
 
 from classicnet import fileclient, framing                      # noqa: E402
-from classicnet.quantities import byte_count                    # noqa: E402
+from classicnet.process import ServerProcess, ServerProcessError  # noqa: E402
+from classicnet.quantities import byte_count                     # noqa: E402
 
 BUFFER = memoryview(bytearray(framing.CHUNK_SIZE))
 
@@ -59,11 +61,22 @@ def receive(sock, size):
         left -= got
 
 
-def start(command):
-    """Start a server process; return it and the port from its first line."""
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
-    line = process.stdout.readline()
-    return process, int(line.rsplit(":", 1)[-1])
+def start_sender(source):
+    """Start the baseline sender; return it and the port from its first line."""
+    process = subprocess.Popen([sys.executable, "-c", BASELINE_SENDER, source],
+                               stdout=subprocess.PIPE, text=True)
+    return process, int(process.stdout.readline())
+
+
+def start_files_server(root, size):
+    """Start ``python -m classicnet files``; return it once it listens, and its port."""
+    server = ServerProcess(["files", "--port", "0", "--root", root,
+                            "--max-size", str(size), "-q"], cwd=ROOT)
+    try:
+        return server, server.wait_ready()[1]
+    except ServerProcessError:
+        server.stop()
+        raise
 
 
 def baseline(port, size, path):
@@ -164,10 +177,8 @@ def main():
         source = os.path.join(work, "source")
         make_file(source, size)
         os.link(source, os.path.join(root, "big"))
-        files_server, files_port = start(
-            [sys.executable, "-m", "classicnet", "files", "--port", "0",
-             "--root", root, "--max-size", str(size), "-q"])
-        sender, sender_port = start([sys.executable, "-c", BASELINE_SENDER, source])
+        files_server, files_port = start_files_server(root, size)
+        sender, sender_port = start_sender(source)
         try:
             load_at_start = os.getloadavg()[0]
             started = time.perf_counter()
@@ -180,7 +191,7 @@ def main():
             for _ in range(args.runs):
                 for name in chosen:
                     transfer = baseline if name == "baseline" else TRANSFERS[name]
-                    server_pid = servers.get(name, files_server.pid)
+                    server_pid = servers.get(name, files_server.process.pid)
                     server_cpu, client_cpu = cpu_seconds(server_pid), time.process_time()
                     started = time.perf_counter()
                     transfer(ports.get(name, files_port), size, source)
@@ -188,14 +199,15 @@ def main():
                     cpu[name].append(((cpu_seconds(server_pid) - server_cpu) * 2**30 / size,
                                       (time.process_time() - client_cpu) * 2**30 / size))
                     remove_outputs(work)
-            memory = {"files server": peak_memory_mb(files_server.pid),
+            memory = {"files server": peak_memory_mb(files_server.process.pid),
                       "baseline sender": peak_memory_mb(sender.pid),
                       "this client": resource.getrusage(
                           resource.RUSAGE_SELF).ru_maxrss / 1024}
         finally:
-            for process in (files_server, sender):
-                process.terminate()
-                process.wait()
+            files_server.stop()
+            sender.terminate()
+            sender.wait()
+            sender.stdout.close()
 
     print(f"settings: size {size} bytes ({size / 2**20:.0f} MiB), {args.runs} runs "
           f"alternated, loopback, files in {args.dir or tempfile.gettempdir()}, "

@@ -3,8 +3,9 @@
 
     scripts/soak.py --model threading --connections 10000 --seconds 60
 
-Starts ``python -m classicnet HANDLER --MODEL --port 0`` and opens the
-connections at an even pace from several client threads, cycling through
+Starts ``python -m classicnet HANDLER --MODEL --port 0`` (with
+``classicnet.process.ServerProcess``, which learns its address from its
+events) and opens the connections at an even pace from several client threads, cycling through
 five kinds of client:
 
     polite      sends --requests messages, reads each echo, closes
@@ -26,13 +27,16 @@ import argparse
 import os
 import socket
 import struct
-import subprocess
 import sys
 import threading
 import time
 from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+
+from classicnet.process import ServerProcess, ServerProcessError    # noqa: E402
+
 KINDS = ("polite", "reset", "half-close", "vanish", "silent")
 
 
@@ -55,13 +59,15 @@ def parse_args(argv=None):
 # --- the server and what it holds ------------------------------------------
 
 def start_server(args):
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", args.handler, f"--{args.model}",
-         "--port", "0", "-q"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    ready = process.stdout.readline()
-    host, port = ready.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-    return process, (host, int(port))
+    """``python -m classicnet HANDLER --MODEL --port 0 -q``, once it listens."""
+    server = ServerProcess([args.handler, f"--{args.model}", "--port", "0", "-q"],
+                           cwd=ROOT)
+    try:
+        server.wait_ready()
+    except ServerProcessError:
+        server.stop()
+        raise
+    return server
 
 
 def resources(pid):
@@ -196,23 +202,22 @@ def sample_peaks(pid, peak, done):
 
 def main(argv=None):
     args = parse_args(argv)
-    process, address = start_server(args)
+    server = start_server(args)
+    pid, address = server.process.pid, server.address
     try:
-        before = resources(process.pid)
+        before = resources(pid)
         peak = dict(before)
         done = threading.Event()
-        sampler = threading.Thread(target=sample_peaks, args=(process.pid, peak, done))
+        sampler = threading.Thread(target=sample_peaks, args=(pid, peak, done))
         sampler.start()
         load = Load(args, address)
         elapsed = load.run()
         done.set()
         sampler.join()
-        after = settled(process.pid, before, args.settle)
+        after = settled(pid, before, args.settle)
         still_answers = one_connection(address, "polite", 0, 1) == 1
     finally:
-        process.terminate()
-        status = process.wait(10)
-        process.stdout.close()
+        status = server.stop()
     report(args, load, elapsed, before, peak, after, still_answers, status)
     return 0 if not load.errors and still_answers else 1
 

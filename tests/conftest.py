@@ -1,22 +1,29 @@
 """Shared test helpers: every server in the suite listens on 127.0.0.1, port 0.
 
-``cli`` starts ``python -m classicnet ...`` as a real subprocess, waits for
-its readiness line and always ends it; ``TIMEOUT`` bounds every wait.
+The command line is run in two ways, both defined here and nowhere else:
+
+- the ``cli`` fixture starts ``python -m classicnet ARGS`` as a server in a
+  process of its own (``CommandLineServer``, a ``classicnet.process.ServerProcess``),
+  waits until it listens and stops it at the end of the test, whatever
+  happened;
+- ``run_cli(ARGS)`` runs a command to its end (``list``, ``client``, a
+  usage error) and returns the ``CompletedProcess``.
+
+Both run the classicnet of this checkout (``classicnet_command()``,
+``classicnet_env()``); ``TIMEOUT`` bounds every wait.
 """
 
 import os
-import re
-import select
-import selectors
 import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-from contextlib import contextmanager
 
 import pytest
+
+from classicnet.endpoints import address_in_line, format_address
+from classicnet.process import ServerProcess, changed_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -25,8 +32,6 @@ TIMEOUT = 10
 
 MODELS = ["plain", "threading"] + (["forking"] if hasattr(os, "fork") else [])
 
-READY = re.compile(r" on \[?([^\]\s]+)\]?:(\d+)$")
-
 
 def needs(tool):
     """Skip a test, saying why, when a real client program is not installed."""
@@ -34,103 +39,104 @@ def needs(tool):
                               reason=f"{tool} is not installed")
 
 
-class CliProcess:
-    """``python -m classicnet ARGS`` running in a subprocess."""
+# --- the command line in a subprocess ---------------------------------------
 
-    def __init__(self, args, env=None):
-        self.args = args
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", *args],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            cwd=ROOT, env={**os.environ, "PYTHONPATH": ROOT, **(env or {})})
-        self.selector = selectors.DefaultSelector()
-        self.selector.register(self.process.stdout, selectors.EVENT_READ)
-        self.address = None
-        self.log_seen = b""
+def classicnet_command(*args):
+    """``python -m classicnet ARGS``, with the Python that runs the tests."""
+    return [sys.executable, "-m", "classicnet", *args]
 
-    def readline(self, timeout=TIMEOUT):
-        """The next line of standard output, or an AssertionError after *timeout*."""
-        if not self.selector.select(timeout):
-            raise AssertionError(f"no output from classicnet {self.args} "
-                                 f"within {timeout} s")
-        return self.process.stdout.readline().decode()
 
-    def wait_ready(self):
-        """Read the readiness line; return the server's ``(host, port)``."""
-        line = self.readline()
-        match = READY.search(line.rstrip("\n"))
-        if not match:
-            self.stop()
-            raise AssertionError(f"not a readiness line: {line!r}; "
-                                 f"stderr: {self.stderr()!r}")
-        self.address = (match.group(1), int(match.group(2)))
-        return self.address
+# This checkout first, so that classicnet is found from any folder.
+PYTHONPATH = os.pathsep.join(filter(None, [ROOT, os.environ.get("PYTHONPATH")]))
 
-    def wait_for_log(self, text, timeout=TIMEOUT):
-        """Read standard error until *text* appears in it."""
-        end = deadline(timeout)
-        stderr = self.process.stderr.fileno()
-        while text.encode() not in self.log_seen:
-            if not select.select([stderr], [], [], max(0, end - time.monotonic()))[0]:
-                raise AssertionError(f"{text!r} not logged within {timeout} s; "
-                                     f"log so far: {self.log_seen!r}")
-            chunk = os.read(stderr, 65536)
-            if not chunk:
-                raise AssertionError(f"{text!r} never logged: {self.log_seen!r}")
-            self.log_seen += chunk
 
-    def send_signal(self, signum):
-        self.process.send_signal(signum)
+def classicnet_env(**changes):
+    """The environment for ``python -m classicnet`` run from any folder, with
+    *changes* (a name whose value is None is removed)."""
+    return changed_environment({"PYTHONPATH": PYTHONPATH, **changes})
 
-    def wait(self, timeout=TIMEOUT):
-        """Wait for the process to end; return its exit status."""
-        return self.process.wait(timeout)
+
+def without_coverage():
+    """Environment changes that keep coverage out of a subprocess (its
+    forked children would each write a data file)."""
+    return {name: None for name in os.environ if name.startswith("COVERAGE")}
+
+
+class CommandLineServer(ServerProcess):
+    """``python -m classicnet ARGS`` as the tests run it: from this checkout,
+    in a process group of its own (so that ``ctrl_c()`` can do what a
+    terminal does), listening on port 0 unless ARGS name a port.
+
+    Ready means both signs a server gives: its ``listening`` event, and
+    the readiness line on standard output, which must name the same
+    address (``ready_line`` keeps it).  The line comes once the server is
+    serving, so a test can count the server's threads from then on.
+    Everything else is ``ServerProcess``'s: ``readline()`` (the lines of
+    standard output after the readiness line), ``wait_for_log()``,
+    ``send_signal()``, ``wait()``, ``stop()``.
+    """
+
+    def __init__(self, args, env=None, cwd=ROOT, command=None):
+        args = list(args)
+        if "--port" not in args:
+            args += ["--port", "0"]
+        super().__init__(args, env={"PYTHONPATH": PYTHONPATH, **(env or {})}, cwd=cwd,
+                         command=command, new_session=True)
+
+    def wait_ready(self, timeout=TIMEOUT):
+        """Wait until the server listens and says so; return its ``(host, port)``."""
+        address = super().wait_ready(timeout)
+        self.ready_line = self.readline(timeout)
+        assert address_in_line(self.ready_line) == address, \
+            f"{self.ready_line!r} does not name {format_address(address)}"
+        return address
+
+    @property
+    def pid(self):
+        return self.process.pid
+
+    def ctrl_c(self):
+        """What a terminal does on Ctrl-C: SIGINT to every process of the group."""
+        os.killpg(self.process.pid, signal.SIGINT)
 
     def stderr(self):
-        """Everything the process wrote on standard error (once it has ended)."""
-        if self.process.poll() is None:
-            self.stop()
-        return (self.log_seen + self.process.stderr.read()).decode()
-
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(TIMEOUT)
-
-    def close(self):
+        """Everything the server wrote on standard error; it is stopped first."""
         self.stop()
-        self.selector.close()
-        self.process.stdout.close()
-        self.process.stderr.close()
+        return self.log_text()
 
 
 @pytest.fixture
 def cli():
-    """Start classicnet command lines; every one is stopped after the test."""
+    """Start classicnet servers from the command line: ``cli(*args, env=None,
+    cwd=ROOT, command=None)`` returns a ``CommandLineServer`` once it is
+    ready.  Every one is stopped after the test."""
     started = []
 
-    def start(*args, env=None, ready=True):
-        process = CliProcess(list(args), env)
-        started.append(process)
-        if ready:
-            process.wait_ready()
-        return process
+    def start(*args, **options):
+        server = CommandLineServer(args, **options)
+        started.append(server)
+        server.wait_ready()
+        return server
 
     yield start
-    for process in started:
-        process.close()
+    for server in started:
+        server.stop()
 
 
-def run_cli(*args, timeout=TIMEOUT, stdin=None):
-    """Run a classicnet command line to its end; return the CompletedProcess."""
+def run_cli(*args, input=None, text=None, cwd=ROOT, env=None, timeout=TIMEOUT):
+    """Run ``python -m classicnet ARGS`` to its end; return the CompletedProcess.
+
+    *input* (str or bytes) is its standard input; without it, standard
+    input is empty.  Output is text, or bytes when *input* is bytes or
+    *text* is False.
+    """
+    if text is None:
+        text = not isinstance(input, bytes)
     return subprocess.run(
-        [sys.executable, "-m", "classicnet", *args], input=stdin,
-        capture_output=True, text=True, timeout=timeout, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT})
+        classicnet_command(*args), input=input,
+        stdin=subprocess.DEVNULL if input is None else None,
+        capture_output=True, text=text, timeout=timeout, cwd=cwd,
+        env=classicnet_env(**(env or {})))
 
 
 def recv_exactly(sock, size):
@@ -190,50 +196,3 @@ def child_processes(pid):
     return [child for child, _, parent in processes() if parent == pid]
 
 
-
-# --- the command line in a subprocess (added for the homework kit) ----------
-
-def classicnet_env():
-    """The environment for ``python -m classicnet`` run from any folder."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [ROOT, env.get("PYTHONPATH")]))
-    return env
-
-
-@contextmanager
-def serving(*args, cwd=None):
-    """Run ``python -m classicnet ARGS --port 0``; yield ``(process, address)``.
-
-    The readiness line gives the address.  Standard error goes to a file,
-    read back as ``process.stderr_text()``; the server is always stopped.
-    """
-    stderr = tempfile.TemporaryFile()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", *args, "--port", "0"],
-        stdout=subprocess.PIPE, stderr=stderr, text=True, cwd=cwd,
-        env=classicnet_env())
-
-    def stderr_text():
-        stderr.seek(0)
-        return stderr.read().decode("utf-8", "replace")
-
-    process.stderr_text = stderr_text
-    try:
-        ready, _, _ = select.select([process.stdout], [], [], TIMEOUT)
-        line = process.stdout.readline().strip() if ready else ""
-        match = READY.search(line)
-        assert match, f"no readiness line: {line!r}; stderr: {stderr_text()}"
-        yield process, (match.group(1), int(match.group(2)))
-    finally:
-        if process.poll() is None:
-            process.terminate()
-        process.wait(TIMEOUT)
-        process.stdout.close()
-        stderr.close()
-
-
-def run_classicnet(*args, input=b"", cwd=None):
-    """Run ``python -m classicnet ARGS`` to the end; return the CompletedProcess."""
-    return subprocess.run([sys.executable, "-m", "classicnet", *args], input=input,
-                          capture_output=True, cwd=cwd, env=classicnet_env(),
-                          timeout=TIMEOUT)

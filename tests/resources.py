@@ -2,19 +2,12 @@
 counts of what a server process holds (descriptors, threads, children)."""
 
 import os
-import queue
 import select
-import signal
 import socket
 import struct
-import subprocess
-import sys
-import threading
 import time
 
-import pytest
-
-from conftest import ROOT, TIMEOUT
+from conftest import TIMEOUT
 
 REFUSED = b"classicnet: too many connections"
 
@@ -146,76 +139,3 @@ def process_exists(pid):
         return False
     return state != "Z"
 
-
-# --- the command line in a subprocess ------------------------------------
-
-class ServerProcess:
-    """``python -m classicnet ...`` in its own session, with its log lines
-    collected as they come."""
-
-    def __init__(self, *args):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", *args, "--port", "0", "-v"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, start_new_session=True)
-        self.lines = queue.Queue()
-        self.log = []
-        threading.Thread(target=self._collect, daemon=True).start()
-        ready = self.process.stdout.readline()
-        assert " on " in ready, ready + self.rest_of_log()
-        host, port = ready.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-        self.address = (host, int(port))
-        self.pid = self.process.pid
-
-    def _collect(self):
-        for line in self.process.stderr:
-            self.lines.put(line)
-        self.lines.put(None)
-
-    def wait_for_log(self, text):
-        """Return the first log line containing *text*, reading at most TIMEOUT s."""
-        deadline = time.monotonic() + TIMEOUT
-        while time.monotonic() < deadline:
-            try:
-                line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
-            except queue.Empty:
-                break
-            if line is None:
-                break
-            self.log.append(line)
-            if text in line:
-                return line
-        raise AssertionError(f"no log line with {text!r} in:\n{''.join(self.log)}")
-
-    def rest_of_log(self):
-        return "".join(self.log)
-
-    def ctrl_c(self):
-        """What a terminal does on Ctrl-C: SIGINT to every process of the group."""
-        os.killpg(self.pid, signal.SIGINT)
-
-    def terminate(self):
-        self.process.send_signal(signal.SIGTERM)
-
-    def exit_status(self):
-        return self.process.wait(TIMEOUT)
-
-    def close(self):
-        if self.process.poll() is None:
-            os.killpg(self.pid, signal.SIGKILL)
-            self.process.wait(TIMEOUT)
-        self.process.stdout.close()
-
-
-@pytest.fixture
-def serve():
-    started = []
-
-    def serve(*args):
-        server = ServerProcess(*args)
-        started.append(server)
-        return server
-
-    yield serve
-    for server in started:
-        server.close()

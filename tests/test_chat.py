@@ -1,11 +1,8 @@
 """The chat room: shared state between connections, several clients at once."""
 
 import os
-import select
 import socket
 import struct
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -15,7 +12,7 @@ from classicnet.handlers.chat import Member
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import ROOT, TIMEOUT
+from conftest import TIMEOUT, run_cli
 
 
 class ChatClient:
@@ -203,9 +200,7 @@ def test_max_behind_must_be_positive():
 
 
 def test_command_line_refusal_is_one_friendly_line():
-    result = subprocess.run(
-        [sys.executable, "-m", "classicnet", "chat", "--forking", "--port", "0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    result = run_cli("chat", "--forking", "--port", "0")
     assert result.returncode == 2
     assert result.stdout == ""
     lines = result.stderr.splitlines()
@@ -214,13 +209,20 @@ def test_command_line_refusal_is_one_friendly_line():
     assert "its own process" in lines[0] and "use --threading" in lines[0]
 
 
+def member_behind(sock, max_behind):
+    """A member whose client has not read yet: more to send than the socket
+    buffers hold, and its writer thread sending."""
+    member = Member(sock, "stuck", max_behind=max_behind)
+    member.deliver("x" * 20_000_000)
+    writer = threading.Thread(target=member.send_queued, daemon=True)
+    writer.start()
+    return member, writer
+
+
 def test_a_leaving_member_with_a_full_outbox_is_cut_off():
     server_side, client_side = socket.socketpair()
     with server_side, client_side:
-        member = Member(server_side, "stuck", max_behind=1)
-        member.deliver("x" * 20_000_000)             # more than the buffers hold
-        writer = threading.Thread(target=member.send_queued, daemon=True)
-        writer.start()
+        member, writer = member_behind(server_side, max_behind=1)
         member.outbox.put(b"waiting\n", timeout=TIMEOUT)  # once the writer is sending
         member.close(writer)                          # outbox full: hang up at once
         assert not writer.is_alive()
@@ -232,9 +234,6 @@ def test_a_leaving_member_with_a_full_outbox_is_cut_off():
 def test_a_leaving_member_that_does_not_read_its_last_lines_is_cut_off():
     server_side, client_side = socket.socketpair()
     with server_side, client_side:
-        member = Member(server_side, "stuck", max_behind=4)
-        member.deliver("x" * 20_000_000)             # more than the buffers hold
-        writer = threading.Thread(target=member.send_queued, daemon=True)
-        writer.start()
+        member, writer = member_behind(server_side, max_behind=4)
         member.close(writer)                          # waits WRITER_LINGER, then cuts
         assert not writer.is_alive()

@@ -8,8 +8,6 @@ import signal
 import socket
 import socketserver
 import struct
-import subprocess
-import sys
 import time
 
 import pytest
@@ -20,8 +18,8 @@ from classicnet.servers import datagrams
 from classicnet.launcher import build_server, running
 from classicnet.testing import running_server
 
-from conftest import MODELS, ROOT, TIMEOUT, recv_exactly
-from resources import read_until_closed
+from conftest import MODELS, TIMEOUT, recv_exactly
+from resources import read_until_closed, reset
 
 # RFC 864's pattern, rebuilt here from the RFC's words rather than taken
 # from the handler: the 95 printable characters, 72 to a line, each line
@@ -82,15 +80,6 @@ def assert_now(line, before, after):
     assert CTIME_LINE.fullmatch(line), line
     moment = time.mktime(time.strptime(line.decode("ascii").strip()))
     assert int(before) <= moment <= after
-
-
-@pytest.mark.parametrize("model", MODELS)
-def test_daytime_tcp_sends_one_line_and_closes(model):
-    with running_server("daytime", model=model) as address:
-        before = time.time()
-        with socket.create_connection(address, timeout=TIMEOUT) as client:
-            line = read_until_closed(client)
-        assert_now(line, before, time.time())
 
 
 def test_daytime_tcp_throws_away_what_the_client_sends():
@@ -162,14 +151,8 @@ def server_log():
     logger.setLevel(level)
 
 
-def abort(client):
-    """Close *client* with a reset (SO_LINGER 0), as a killed program would."""
-    client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    client.close()
-
-
 @pytest.mark.parametrize("model", ["plain", "threading"])
-@pytest.mark.parametrize("ending", [abort, socket.socket.close])
+@pytest.mark.parametrize("ending", [reset, socket.socket.close])
 def test_chargen_tcp_survives_the_client_leaving_quietly(model, ending, server_log):
     server = build_server("chargen", model=model, port=0)
     with running(server):
@@ -206,13 +189,9 @@ def seconds_since_1970(answer):
     return struct.unpack("!I", answer)[0] - SECONDS_1900_TO_1970
 
 
-@pytest.mark.parametrize("model", MODELS)
-def test_time_tcp_sends_four_bytes_and_closes(model):
-    with running_server("time", model=model) as address:
-        before = time.time()
-        with socket.create_connection(address, timeout=TIMEOUT) as client:
-            answer = read_until_closed(client)
-        assert int(before) <= seconds_since_1970(answer) <= time.time()
+def assert_time_now(answer, before, after):
+    """*answer* is RFC 868's four bytes for a moment between *before* and *after*."""
+    assert int(before) <= seconds_since_1970(answer) <= after
 
 
 def test_time_udp_answers_any_datagram_with_four_bytes():
@@ -221,7 +200,7 @@ def test_time_udp_answers_any_datagram_with_four_bytes():
             before = time.time()
             client.send(b"\0")
             answer = client.recv(65536)
-        assert int(before) <= seconds_since_1970(answer) <= time.time()
+        assert_time_now(answer, before, time.time())
 
 
 def test_time_counts_from_1900_and_wraps_in_2036():
@@ -230,6 +209,21 @@ def test_time_counts_from_1900_and_wraps_in_2036():
     assert timeserver.time_bytes(last) == b"\xff\xff\xff\xff"
     assert timeserver.time_bytes(last + 1) == b"\0\0\0\0"
     assert timeserver.unix_seconds(timeserver.time_bytes(1234567890)) == 1234567890
+
+
+# --- the clocks over TCP: their answer, then the close ---------------------
+
+@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("name, assert_answer", [
+    ("daytime", assert_now),            # one ctime() line (RFC 867)
+    ("time", assert_time_now),          # four bytes (RFC 868)
+])
+def test_a_clock_over_tcp_sends_the_time_once_and_closes(name, assert_answer, model):
+    with running_server(name, model=model) as address:
+        before = time.time()
+        with socket.create_connection(address, timeout=TIMEOUT) as client:
+            answer = read_until_closed(client)
+        assert_answer(answer, before, time.time())
 
 
 # --- no reflection, no loops (every UDP classic) -------------------------
@@ -315,26 +309,17 @@ def test_a_datagram_from_the_server_itself_is_not_answered():
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_chargen_command_line_logs_no_error_when_clients_leave(model):
+def test_chargen_command_line_logs_no_error_when_clients_leave(cli, model):
     """The whole program, with -v: clients that reset or close mid-stream
     leave no traceback and no error in the log, and Ctrl-C still stops it."""
-    server = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "chargen", f"--{model}", "--port", "0",
-         "-v"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        ready = server.stdout.readline()
-        host, port = re.search(r" on (\S+):(\d+)$", ready).groups()
-        for ending in (abort, socket.socket.close, abort):
-            client = socket.create_connection((host, int(port)), timeout=TIMEOUT)
-            recv_exactly(client, 20_000)
-            ending(client)
-        server.send_signal(signal.SIGINT)
-        _, log = server.communicate(timeout=TIMEOUT)
-    finally:
-        if server.poll() is None:
-            server.kill()
-            server.communicate()
-    assert server.returncode == 0
+    server = cli("chargen", f"--{model}", "-v")
+    for ending in (reset, socket.socket.close, reset):
+        client = socket.create_connection(server.address, timeout=TIMEOUT)
+        recv_exactly(client, 20_000)
+        ending(client)
+    server.send_signal(signal.SIGINT)
+    assert server.wait() == 0
+    log = server.log_text()
     assert log.count("connection from") == 3
     for noise in ("Traceback", "ERROR", "WARNING", "went away"):
         assert noise not in log

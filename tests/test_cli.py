@@ -6,9 +6,10 @@ import subprocess
 import sys
 
 import pytest
-from conftest import MODELS, ROOT, TIMEOUT, needs, run_cli
+from conftest import MODELS, ROOT, TIMEOUT, classicnet_command, needs, run_cli
 
 from classicnet import __version__
+from classicnet.endpoints import address_in_line
 from classicnet.registry import COMMAND_WORDS
 
 
@@ -17,9 +18,10 @@ def connect(address):
 
 
 def test_the_readiness_line_names_the_real_address(cli):
-    server = cli("echo", "--threading", "--port", "0")
-    host, port = server.address
+    server = cli("echo", "--threading")
+    host, port = address_in_line(server.ready_line)
     assert host == "127.0.0.1" and port > 0
+    assert server.ready_line == f"classicnet: serving echo (threading, tcp) on {host}:{port}\n"
     with connect(server.address) as client:
         client.sendall(b"hi\n")
         assert client.recv(10) == b"hi\n"
@@ -28,7 +30,7 @@ def test_the_readiness_line_names_the_real_address(cli):
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
 def test_a_signal_stops_the_server_with_an_idle_client_connected(cli, model, stop_signal):
-    server = cli("echo", f"--{model}", "--port", "0", "--grace", "0.2")
+    server = cli("echo", f"--{model}", "--grace", "0.2")
     with connect(server.address) as client:
         client.sendall(b"x")
         assert client.recv(1) == b"x"
@@ -39,7 +41,7 @@ def test_a_signal_stops_the_server_with_an_idle_client_connected(cli, model, sto
 
 
 def test_a_second_signal_cuts_clients_at_once(cli):
-    server = cli("echo", "--threading", "--port", "0", "--grace", "60", "-v")
+    server = cli("echo", "--threading", "--grace", "60", "-v")
     with connect(server.address) as client:
         client.sendall(b"x")
         assert client.recv(1) == b"x"
@@ -52,7 +54,7 @@ def test_a_second_signal_cuts_clients_at_once(cli):
 
 
 def test_the_same_port_can_be_used_again_at_once(cli):
-    first = cli("echo", "--threading", "--port", "0", "--grace", "0.1")
+    first = cli("echo", "--threading", "--grace", "0.1")
     port = str(first.address[1])
     client = connect(first.address)
     client.sendall(b"x")
@@ -65,7 +67,7 @@ def test_the_same_port_can_be_used_again_at_once(cli):
 
 
 def test_verbose_logs_name_the_client_thread_and_process(cli):
-    server = cli("echo", "--threading", "--port", "0", "-v")
+    server = cli("echo", "--threading", "-v")
     with connect(server.address) as client:
         client.sendall(b"x")
         assert client.recv(1) == b"x"
@@ -74,11 +76,11 @@ def test_verbose_logs_name_the_client_thread_and_process(cli):
     server.wait()
     log = server.stderr()
     assert f"connection from 127.0.0.1:{local[1]} served by Thread-" in log
-    assert f"in process {server.process.pid}" in log
+    assert f"in process {server.pid}" in log
 
 
 def test_a_handler_setting_is_shown_and_client_bytes_in_logs_are_escaped(cli):
-    server = cli("hello", "--port", "0", "-vv")
+    server = cli("hello", "-vv")
     with connect(server.address) as client:
         assert client.recv(9) == b"Welcome!\n"
         client.sendall(b"\x1b[2Jevil\n")
@@ -116,16 +118,15 @@ def test_usage_mistakes_exit_2_with_one_line(args, message):
 def test_forking_without_fork_is_a_usage_error():
     code = ("import os, sys; del os.fork; from classicnet.cli import main; "
             "sys.exit(main(['echo', '--forking', '--port', '0']))")
-    result = subprocess.run([__import__("sys").executable, "-c", code],
-                            capture_output=True, text=True, timeout=TIMEOUT,
-                            cwd=__import__("conftest").ROOT)
+    result = subprocess.run([sys.executable, "-c", code],
+                            capture_output=True, text=True, timeout=TIMEOUT, cwd=ROOT)
     assert result.returncode == 2
     assert result.stderr.strip() == ("classicnet: --forking needs os.fork(), which "
                                      "linux does not have; use --threading")
 
 
 def test_a_port_in_use_exits_1_with_one_line(cli):
-    server = cli("echo", "--port", "0")
+    server = cli("echo")
     result = run_cli("echo", "--port", str(server.address[1]))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
@@ -170,7 +171,7 @@ def test_no_handler_takes_a_command_word():
 @needs("nc")
 @pytest.mark.parametrize("model", MODELS)
 def test_nc_gets_its_line_back_from_echo(cli, model):
-    server = cli("echo", f"--{model}", "--port", "0")
+    server = cli("echo", f"--{model}")
     result = subprocess.run(["nc", "-q1", "127.0.0.1", str(server.address[1])],
                             input=b"hi\n", capture_output=True, timeout=TIMEOUT)
     assert result.stdout == b"hi\n"
@@ -179,7 +180,7 @@ def test_nc_gets_its_line_back_from_echo(cli, model):
 @needs("nc")
 @pytest.mark.parametrize("name, expected", [("echo", b"hi udp\n"), ("upper", b"HI UDP\n")])
 def test_nc_over_udp(cli, name, expected):
-    server = cli(name, "--udp", "--port", "0")
+    server = cli(name, "--udp")
     # nc -u never sees an end of the conversation: -W1 makes it leave after
     # one answer, and the test's timeout bounds the wait for that answer.
     result = subprocess.run(["nc", "-u", "-W1", "127.0.0.1", str(server.address[1])],
@@ -189,7 +190,7 @@ def test_nc_over_udp(cli, name, expected):
 
 @needs("socat")
 def test_socat_talks_to_hello(cli):
-    server = cli("hello", "--threading", "--port", "0")
+    server = cli("hello", "--threading")
     result = subprocess.run(["socat", "-t2", "-", f"TCP:127.0.0.1:{server.address[1]}"],
                             input=b"Ann\nexit\n", capture_output=True, timeout=TIMEOUT)
     assert result.stdout == b"Welcome!\nHello, Ann!\n"
@@ -202,7 +203,7 @@ def test_threading_serves_five_hundred_clients_at_once(cli):
         resource.setrlimit(resource.RLIMIT_NOFILE, (700, hard))
     elif soft < 700:
         pytest.skip(f"only {soft} file descriptors allowed")
-    server = cli("echo", "--threading", "--port", "0")
+    server = cli("echo", "--threading")
     clients = []
     try:
         for _ in range(500):
@@ -220,7 +221,7 @@ def test_forking_queues_clients_beyond_its_child_limit(cli):
     if "forking" not in MODELS:
         pytest.skip("needs os.fork")
     import select
-    server = cli("echo", "--forking", "--port", "0")
+    server = cli("echo", "--forking")
     limit = 40                                   # socketserver's max_children
     served = [connect(server.address) for _ in range(limit)]
     try:
@@ -238,35 +239,18 @@ def test_forking_queues_clients_beyond_its_child_limit(cli):
             client.close()
 
 
-def test_ctrl_c_works_even_when_started_with_sigint_ignored():
+def test_ctrl_c_works_even_when_started_with_sigint_ignored(cli):
     # A non-interactive shell starts background jobs with SIGINT ignored
-    # (`python -m classicnet echo & kill -INT $!`).
-    import os
-    import select
-    import sys
-
-    from conftest import READY, ROOT
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "echo", "--port", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": ROOT},
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN))
-    try:
-        assert select.select([process.stdout], [], [], TIMEOUT)[0]
-        assert READY.search(process.stdout.readline().decode().rstrip())
-        process.send_signal(signal.SIGINT)
-        assert process.wait(TIMEOUT) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(TIMEOUT)
-        process.stdout.close()
-        process.stderr.close()
+    # (`python -m classicnet echo & kill -INT $!`); so does this one.
+    server = cli("echo", command=["sh", "-c", 'trap "" INT; exec "$0" "$@"',
+                                  *classicnet_command()])
+    server.send_signal(signal.SIGINT)
+    assert server.wait() == 0
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_a_signal_right_after_the_readiness_line_is_a_clean_stop(cli, model):
-    server = cli("echo", f"--{model}", "--port", "0")
+    server = cli("echo", f"--{model}")
     server.send_signal(signal.SIGTERM)
     assert server.wait() == 0
 

@@ -4,14 +4,13 @@ import shutil
 import socket
 import struct
 import subprocess
-import sys
 
 import pytest
 
 from classicnet.cli import main
 from classicnet.relay import Lines
 from classicnet.testing import running_server
-from conftest import TIMEOUT, classicnet_env, run_classicnet
+from conftest import TIMEOUT, classicnet_command, classicnet_env, run_cli
 
 HELLO_SCRIPT = b"Ada\nexit\n"
 
@@ -28,8 +27,8 @@ CONVERSATIONS = [
 @pytest.mark.parametrize("handler, transport, sent, expected", CONVERSATIONS)
 def test_client_pipes_input_to_every_builtin_handler(handler, transport, sent, expected):
     with running_server(handler, transport=transport) as (host, port):
-        result = run_classicnet("client", handler, f"--{transport}", "--port", str(port),
-                                input=sent)
+        result = run_cli("client", handler, f"--{transport}", "--port", str(port),
+                         input=sent)
     assert result.returncode == 0, result.stderr
     if transport == "udp":      # datagrams may be answered in any order
         assert sorted(result.stdout.splitlines()) == sorted(expected.splitlines())
@@ -40,8 +39,8 @@ def test_client_pipes_input_to_every_builtin_handler(handler, transport, sent, e
 
 def test_client_shows_who_answered_a_datagram_with_reply():
     with running_server("reply") as (host, port):
-        result = run_classicnet("client", "reply", "--port", str(port),
-                                input=b"four\n")
+        result = run_cli("client", "reply", "--port", str(port),
+                         input=b"four\n")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith(b"from 127.0.0.1:")
     assert result.stdout.endswith(b": 5 bytes\n")        # "four" and its newline
@@ -51,7 +50,7 @@ def test_client_half_closes_and_reads_until_the_server_closes():
     """echo answers after the input ends; nothing may be lost at the end."""
     data = bytes(range(256)) * 8192                       # 2 MiB, no newline at the end
     with running_server("echo") as (host, port):
-        result = run_classicnet("client", "--tcp", "--port", str(port), input=data)
+        result = run_cli("client", "--tcp", "--port", str(port), input=data)
     assert result.returncode == 0, result.stderr
     assert result.stdout == data
 
@@ -60,8 +59,8 @@ def test_client_gives_up_on_a_silent_server_after_its_wait():
     """A server that neither answers nor closes: the client still ends."""
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
-        result = run_classicnet("client", "--tcp", "--port", str(port),
-                                "--wait", "0.2", input=b"anyone?\n")
+        result = run_cli("client", "--tcp", "--port", str(port),
+                         "--wait", "0.2", input=b"anyone?\n")
         connection, _ = listener.accept()
         with connection:
             connection.settimeout(TIMEOUT)
@@ -74,7 +73,7 @@ def test_client_gives_up_on_a_silent_server_after_its_wait():
 def test_client_stops_when_the_server_closes_before_the_input_ends():
     with running_server("hello") as (host, port):
         process = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", "client", "hello", "--port", str(port)],
+            classicnet_command("client", "hello", "--port", str(port)),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=classicnet_env())
         process.stdin.write(b"exit\n")
         process.stdin.flush()
@@ -88,8 +87,8 @@ def test_client_stops_when_the_server_closes_before_the_input_ends():
 
 def test_client_udp_never_sends_an_empty_line():
     with running_server("reply") as (host, port):
-        result = run_classicnet("client", "--udp", "--port", str(port),
-                                input=b"\n\nlast line without newline")
+        result = run_cli("client", "--udp", "--port", str(port),
+                         input=b"\n\nlast line without newline")
     assert result.returncode == 0
     assert result.stdout.endswith(b": 26 bytes\n")       # the line and a newline
     assert result.stdout.count(b"\n") == 1
@@ -99,8 +98,8 @@ def test_client_udp_waits_at_most_its_wait_for_missing_answers():
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
         port = silent.getsockname()[1]
-        result = run_classicnet("client", "--udp", "--port", str(port),
-                                "--wait", "0.2", input=b"anyone?\n")
+        result = run_cli("client", "--udp", "--port", str(port),
+                         "--wait", "0.2", input=b"anyone?\n")
         silent.settimeout(TIMEOUT)
         assert silent.recv(100) == b"anyone?\n"
     assert result.returncode == 0
@@ -110,7 +109,7 @@ def test_client_udp_waits_at_most_its_wait_for_missing_answers():
 def test_client_says_in_one_line_when_no_server_listens():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
-    result = run_classicnet("client", "echo", "--port", str(port), input=b"hi\n")
+    result = run_cli("client", "echo", "--port", str(port), input=b"hi\n")
     assert result.returncode == 1
     assert result.stderr.decode().count("\n") == 1
     assert "connection refused" in result.stderr.decode().lower()
@@ -140,7 +139,7 @@ def test_client_exits_1_when_the_server_resets_the_connection():
     with socket.create_server(("127.0.0.1", 0)) as listener:
         port = listener.getsockname()[1]
         client = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", "client", "--tcp", "--port", str(port)],
+            classicnet_command("client", "--tcp", "--port", str(port)),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=classicnet_env())
         connection, _ = listener.accept()
         connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
@@ -162,7 +161,7 @@ def test_client_talks_to_nc_listening_as_the_server():
     try:
         assert b"Listening" in nc.stderr.readline()
         client = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", "client", "--tcp", "--port", str(port)],
+            classicnet_command("client", "--tcp", "--port", str(port)),
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=classicnet_env())
         client.stdin.write(b"hi nc\n")
         client.stdin.flush()

@@ -6,12 +6,11 @@ import socket
 import socketserver
 import struct
 import subprocess
-import sys
 
 import pytest
 
 from classicnet.testing import running_server
-from conftest import TIMEOUT, classicnet_env
+from conftest import TIMEOUT, classicnet_command, classicnet_env
 
 pytest.importorskip("termios")
 import fcntl  # noqa: E402  (after the skip: POSIX only)
@@ -29,7 +28,7 @@ class Terminal:
     def __init__(self, *args):
         self.master, slave = os.openpty()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", "client", *args],
+            classicnet_command("client", *args),
             stdin=slave, stdout=slave, stderr=slave, env=classicnet_env(),
             start_new_session=True, preexec_fn=become_controlling_terminal)
         os.close(slave)

@@ -38,7 +38,7 @@ def test_the_events_file_says_who_served_each_client(cli, tmp_path, model):
     assert kinds.count("accepted") == kinds.count("served") == kinds.count("closed") == 2
     served = [event for event in events if event["event"] == "served"]
     assert all(event["client"].startswith("127.0.0.1:") for event in served)
-    parent = server.process.pid
+    parent = server.pid
     pids = {event["pid"] for event in served}
     threads = {event["thread"] for event in served}
     if model == "forking":

@@ -17,7 +17,7 @@ from classicnet.handlers import files
 from classicnet.launcher import build_server
 from classicnet.testing import running_server
 
-from conftest import MODELS, ROOT, TIMEOUT
+from conftest import MODELS, TIMEOUT
 
 
 @pytest.fixture
@@ -366,7 +366,7 @@ def test_a_bad_byte_count_is_refused():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs resource limits of POSIX")
-def test_a_full_disk_keeps_nothing_and_the_connection_goes_on(root):
+def test_a_full_disk_keeps_nothing_and_the_connection_goes_on(cli, root):
     """RLIMIT_FSIZE makes write() fail with EFBIG, as a full disk fails with ENOSPC."""
     # The limit is lifted again before the process exits, so that coverage
     # can still write its data file.
@@ -379,37 +379,22 @@ def test_a_full_disk_keeps_nothing_and_the_connection_goes_on(root):
              "    runpy.run_module('classicnet', run_name='__main__')\n"
              "finally:\n"
              "    resource.setrlimit(resource.RLIMIT_FSIZE, unlimited)\n")
-    server = subprocess.Popen(
-        [sys.executable, "-c", limit, "files", "--port", "0", "--root", str(root)],
-        stdout=subprocess.PIPE, text=True)
-    try:
-        port = int(server.stdout.readline().rsplit(":", 1)[1])
-        with connect(("127.0.0.1", port)) as sock:
-            answer = ask(sock, {"op": "put", "name": "big", "size": 300_000},
-                         b"x" * 300_000)
-            assert answer["ok"] is False and "nothing was kept" in answer["error"]
-            assert ask(sock, {"op": "list"}) == {"ok": True, "files": []}
-    finally:
-        server.terminate()
-        server.wait(TIMEOUT)
-        server.stdout.close()
+    server = cli("files", "--root", str(root), command=[sys.executable, "-c", limit])
+    with connect(server.address) as sock:
+        answer = ask(sock, {"op": "put", "name": "big", "size": 300_000},
+                     b"x" * 300_000)
+        assert answer["ok"] is False and "nothing was kept" in answer["error"]
+        assert ask(sock, {"op": "list"}) == {"ok": True, "files": []}
+    server.stop()
     assert os.listdir(root) == []
 
 
-def test_the_command_line_prints_the_absolute_root(root):
-    server = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "files", "--port", "0", "--root", ".",
-         "--max-size", "10M"], cwd=root, stdout=subprocess.PIPE, text=True,
-        env=dict(os.environ, PYTHONPATH=ROOT))
-    try:
-        lines = [server.stdout.readline() for _ in range(3)]
-        port = int(lines[0].rsplit(":", 1)[1])
-        # Once it has answered, the server is serving and handles SIGTERM.
-        assert fileclient.list_files(("127.0.0.1", port)) == []
-    finally:
-        server.terminate()
-        assert server.wait(TIMEOUT) == 0
-        server.stdout.close()
+def test_the_command_line_prints_the_absolute_root(cli, root):
+    server = cli("files", "--root", ".", "--max-size", "10M", cwd=root)
+    lines = [server.ready_line, server.readline(), server.readline()]
+    # Once it has answered, the server is serving and handles SIGTERM.
+    assert fileclient.list_files(server.address) == []
+    assert server.stop() == 0
     assert lines[0].startswith("classicnet: serving files (plain, tcp) on 127.0.0.1:")
     assert lines[1:] == [f"  root: {root.resolve()}\n", f"  max-size: {10 << 20}\n"]
 

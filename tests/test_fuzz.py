@@ -71,12 +71,18 @@ def read_all(reader):
         messages.append((header, body))
 
 
+def on_the_wire(messages):
+    """The (header, body) pairs with each header's "size", and the bytes
+    that carry them all, one message after another."""
+    sent = [(dict(header, size=len(body)), body) for header, body in messages]
+    return sent, b"".join(framing.encode_message(header, body) for header, body in sent)
+
+
 @fuzz
 @given(st.lists(st.tuples(headers, st.binary(max_size=300)), min_size=1, max_size=4),
        st.lists(st.integers(min_value=0), max_size=30))
 def test_framing_reassembles_messages_however_they_are_split(messages, cuts):
-    sent = [(dict(header, size=len(body)), body) for header, body in messages]
-    stream = b"".join(framing.encode_message(header, body) for header, body in sent)
+    sent, stream = on_the_wire(messages)
     reader = MessageReader(Pieces(pieces_of(stream, cuts)), chunk_size=64)
     assert read_all(reader) == sent
 
@@ -85,8 +91,7 @@ def test_framing_reassembles_messages_however_they_are_split(messages, cuts):
 @given(st.lists(st.tuples(headers, st.binary(max_size=2000)), min_size=1, max_size=3),
        st.lists(st.integers(min_value=0), max_size=10))
 def test_framing_reassembles_messages_sent_in_pieces_over_a_socket(messages, cuts):
-    sent = [(dict(header, size=len(body)), body) for header, body in messages]
-    stream = b"".join(framing.encode_message(header, body) for header, body in sent)
+    sent, stream = on_the_wire(messages)
     left, right = socket.socketpair()
     with left, right:
         right.settimeout(TIMEOUT)

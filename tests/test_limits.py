@@ -4,18 +4,15 @@ import select
 import socket
 import socketserver
 import struct
-import subprocess
-import sys
 
 import pytest
 
-from classicnet import servers
-import classicnet.servers.datagrams
-import classicnet.servers.streams
+from classicnet.endpoints import address_in_line
 from classicnet.errors import UsageError
 from classicnet.launcher import build_server
+from classicnet.servers import datagrams, streams
 from classicnet.testing import running_server
-from conftest import MODELS, ROOT, TIMEOUT
+from conftest import MODELS, TIMEOUT, run_cli
 from resources import (REFUSED, closed_by_server, connect, greeted,
                        greeted_eventually, read_until, read_until_closed, settles_to)
 
@@ -40,7 +37,7 @@ class PatientReporter(TimeoutReporter):
 
 @pytest.mark.parametrize("model", MODELS)
 @pytest.mark.parametrize("setting, expected", [
-    ({}, repr(servers.streams.DEFAULT_IDLE_TIMEOUT)),
+    ({}, repr(streams.DEFAULT_IDLE_TIMEOUT)),
     ({"idle_timeout": 7}, "7.0"),
     ({"idle_timeout": 0}, "None"),
 ])
@@ -133,7 +130,7 @@ def test_a_flood_past_max_connections_is_refused_and_the_server_recovers():
 
 
 def test_the_default_cap_keeps_design_mds_promise_of_500():
-    assert servers.streams.DEFAULT_MAX_CONNECTIONS >= 500     # served: see test_cli.py
+    assert streams.DEFAULT_MAX_CONNECTIONS >= 500     # served: see test_cli.py
 
 
 def test_no_connection_limit_when_zero():
@@ -272,7 +269,7 @@ def test_the_handler_socket_still_reads_like_a_socket():
             (data, sock), _ = server.get_request()
             assert data == b"hi"
             assert sock.getsockname() == server.server_address
-            assert sock.budget == servers.datagrams.SHORT_ANSWER
+            assert sock.budget == datagrams.SHORT_ANSWER
             assert sock.received == 2
     finally:
         server.server_close()
@@ -287,43 +284,23 @@ def test_build_server_rejects_an_unknown_setting():
 
 @pytest.mark.parametrize("flag", ["--timeout", "--max-connections", "--udp-rate"])
 def test_a_negative_limit_is_a_usage_error(flag):
-    result = subprocess.run(
-        [sys.executable, "-m", "classicnet", "echo", "--port", "0", flag, "-1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    result = run_cli("echo", "--port", "0", flag, "-1")
     assert result.returncode == 2
     assert "'-1'" in result.stderr.splitlines()[-1]
     assert "Traceback" not in result.stderr
 
 
-def test_the_limits_reach_the_server_from_the_command_line():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "hello", "--threading", "--port", "0",
-         "--max-connections", "1", "--timeout", "5"],
-        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        host, port = line.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-        with greeted((host, int(port))) as first:
-            assert greeted((host, int(port))) is None
-            first.sendall(b"exit")
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
-        process.stdout.close()
-        process.stderr.close()
-    assert process.returncode == 0
+def test_the_limits_reach_the_server_from_the_command_line(cli):
+    server = cli("hello", "--threading", "--max-connections", "1", "--timeout", "5")
+    with greeted(server.address) as first:
+        assert greeted(server.address) is None
+        first.sendall(b"exit")
+    assert server.stop() == 0
 
 
 # --- reachable from this machine only, unless asked ------------------------
 
-def test_the_server_listens_on_loopback_by_default():
-    process = subprocess.Popen(
-        [sys.executable, "-m", "classicnet", "echo", "--port", "0"],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        assert " on 127.0.0.1:" in process.stdout.readline()
-    finally:
-        process.terminate()
-        process.wait(TIMEOUT)
-        process.stdout.close()
-    assert process.returncode == 0
+def test_the_server_listens_on_loopback_by_default(cli):
+    server = cli("echo")
+    assert address_in_line(server.ready_line)[0] == "127.0.0.1"
+    assert server.stop() == 0

@@ -11,7 +11,7 @@ from classicnet.cli import main
 from classicnet.errors import UsageError
 from classicnet.registry import HANDLERS
 from classicnet.testing import connect
-from conftest import ROOT, run_classicnet, serving
+from conftest import ROOT, run_cli
 
 EXAMPLES = os.path.join(ROOT, "examples")
 
@@ -48,30 +48,30 @@ def shout_once(address):
         return client.recv_until(b"\n")
 
 
-def test_serves_a_class_from_a_file(tmp_path):
+def test_serves_a_class_from_a_file(cli, tmp_path):
     write(tmp_path, "shout.py", SHOUT)
-    with serving("shout.py:ShoutHandler", "--threading", cwd=tmp_path) as (_, address):
-        assert shout_once(address) == b"HEY!\n"
+    server = cli("shout.py:ShoutHandler", "--threading", cwd=tmp_path)
+    assert shout_once(server.address) == b"HEY!\n"
 
 
-def test_serves_a_class_from_a_module(tmp_path):
+def test_serves_a_class_from_a_module(cli, tmp_path):
     write(tmp_path, "homework/__init__.py", "")
     write(tmp_path, "homework/shout.py", SHOUT)
-    with serving("homework.shout:ShoutHandler", cwd=tmp_path) as (_, address):
-        assert shout_once(address) == b"HEY!\n"
+    server = cli("homework.shout:ShoutHandler", cwd=tmp_path)
+    assert shout_once(server.address) == b"HEY!\n"
 
 
-def test_serves_a_name_registered_in_a_loaded_file(tmp_path):
+def test_serves_a_name_registered_in_a_loaded_file(cli, tmp_path):
     write(tmp_path, "shout.py", SHOUT)
-    with serving("--load", "shout.py", "shout", cwd=tmp_path) as (_, address):
-        assert shout_once(address) == b"HEY!\n"
+    server = cli("--load", "shout.py", "shout", cwd=tmp_path)
+    assert shout_once(server.address) == b"HEY!\n"
 
 
-def test_serves_the_tutorials_udp_handler_with_its_option():
+def test_serves_the_tutorials_udp_handler_with_its_option(cli):
     spec = os.path.join(EXAMPLES, "clock.py") + ":TimeHandler"
-    with serving(spec, "--utc") as (process, address):
-        with connect(address, "udp") as client:
-            assert client.request(b"now?").endswith(b"+00:00\n")
+    server = cli(spec, "--utc")
+    with connect(server.address, "udp") as client:
+        assert client.request(b"now?").endswith(b"+00:00\n")
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -86,18 +86,18 @@ def test_a_wrong_spec_is_one_line_and_status_2(tmp_path, spec, message):
     write(tmp_path, "shout.py", SHOUT)
     write(tmp_path, "empty.py", "")
     write(tmp_path, "notes.txt", "")
-    result = run_classicnet(spec, "--port", "0", cwd=tmp_path)
+    result = run_cli(spec, "--port", "0", cwd=tmp_path)
     assert result.returncode == 2
-    error = result.stderr.decode()
+    error = result.stderr
     assert error.startswith("classicnet: ") and message in error
     assert error.count("\n") == 1
 
 
 def test_a_transport_the_class_cannot_serve_is_one_line(tmp_path):
     write(tmp_path, "shout.py", SHOUT)
-    result = run_classicnet("shout.py:ShoutHandler", "--udp", "--port", "0", cwd=tmp_path)
+    result = run_cli("shout.py:ShoutHandler", "--udp", "--port", "0", cwd=tmp_path)
     assert result.returncode == 2
-    assert result.stderr.decode() == \
+    assert result.stderr == \
         "classicnet: ShoutHandler is a tcp handler and cannot serve udp\n"
 
 
@@ -110,8 +110,8 @@ def test_an_error_in_the_students_file_shows_their_traceback_only(tmp_path, sour
                                                                   last_line):
     write(tmp_path, "mine.py", source)
     for spec in ("mine.py:Handler", "mine:Handler"):
-        result = run_classicnet(spec, "--port", "0", cwd=tmp_path)
-        report = result.stderr.decode()
+        result = run_cli(spec, "--port", "0", cwd=tmp_path)
+        report = result.stderr
         assert result.returncode == 1
         assert 'mine.py", line 3' in report or 'mine.py", line 1' in report
         assert report.strip().splitlines()[-1].startswith(last_line)

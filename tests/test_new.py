@@ -11,7 +11,7 @@ import pytest
 from classicnet.scaffold import class_name, write_starter
 from classicnet.errors import UsageError
 from classicnet.testing import connect
-from conftest import ROOT, TIMEOUT, classicnet_env, run_classicnet, serving
+from conftest import ROOT, TIMEOUT, classicnet_env, run_cli
 
 EXAMPLES = os.path.join(ROOT, "examples")
 DOCS = [os.path.join(ROOT, "docs", name) for name in ("homework.md", "homework.zh-CN.md")]
@@ -39,16 +39,16 @@ def doc_commands(path):
 # --- classicnet new ---------------------------------------------------------
 
 def test_new_writes_a_handler_and_a_test_that_passes(tmp_path):
-    result = run_classicnet("new", "word_count", cwd=tmp_path)
+    result = run_cli("new", "word_count", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.decode().splitlines()[0] == \
+    assert result.stdout.splitlines()[0] == \
         "wrote word_count.py and test_word_count.py"
     assert "class WordCountHandler(" in (tmp_path / "word_count.py").read_text()
     assert pytest_in(tmp_path, "test_word_count.py").returncode == 0
 
 
 def test_new_udp_writes_a_datagram_handler_whose_test_passes(tmp_path):
-    assert run_classicnet("new", "ping", "--udp", cwd=tmp_path).returncode == 0
+    assert run_cli("new", "ping", "--udp", cwd=tmp_path).returncode == 0
     assert 'register("ping", "udp")' in (tmp_path / "ping.py").read_text()
     assert pytest_in(tmp_path, "test_ping.py").returncode == 0
 
@@ -62,9 +62,9 @@ def test_new_udp_writes_a_datagram_handler_whose_test_passes(tmp_path):
     ("class", "'class' cannot name a module"),
 ])
 def test_new_refuses_names_that_would_break(tmp_path, name, message):
-    result = run_classicnet("new", name, cwd=tmp_path)
+    result = run_cli("new", name, cwd=tmp_path)
     assert result.returncode == 2
-    assert message in result.stderr.decode()
+    assert message in result.stderr
     assert os.listdir(tmp_path) == []
 
 
@@ -117,13 +117,13 @@ def replace_with_example(folder, name):
     shutil.copy(os.path.join(EXAMPLES, name), folder / name)
 
 
-def test_the_tutorial_word_for_word(tmp_path):
+def test_the_tutorial_word_for_word(cli, tmp_path):
     folder = tmp_path / "homework"
     folder.mkdir()
 
     # 1. a starting handler and a test that passes
-    new = run_classicnet(*shell(REVERSE_STEPS[0]), cwd=folder)
-    assert new.stdout.decode().splitlines() == [
+    new = run_cli(*shell(REVERSE_STEPS[0]), cwd=folder)
+    assert new.stdout.splitlines() == [
         "wrote reverse.py and test_reverse.py",
         "run it:   python -m classicnet reverse.py:ReverseHandler",
         "test it:  python -m pytest test_reverse.py"]
@@ -132,31 +132,29 @@ def test_the_tutorial_word_for_word(tmp_path):
     # 3.-5. the reverse handler: run it, talk to it, test it
     replace_with_example(folder, "reverse.py")
     for step in REVERSE_STEPS[2:4]:
-        with serving(*shell(step), cwd=folder) as (server, (host, port)):
-            piped = run_classicnet("client", "--tcp", "--port", str(port),
-                                   input="hello\n你好\n".encode())
+        with cli(*shell(step), cwd=folder) as server:
+            piped = run_cli("client", "--tcp", "--port", str(server.address[1]),
+                            input="hello\n你好\n".encode())
         assert piped.stdout == "olleh\n好你\n".encode()
     replace_with_example(folder, "test_reverse.py")
     assert "3 passed" in pytest_in(folder, "test_reverse.py").stdout
 
     # 6. the time handler over UDP
-    assert run_classicnet(*shell(TIME_STEPS[0]), cwd=folder).returncode == 0
+    assert run_cli(*shell(TIME_STEPS[0]), cwd=folder).returncode == 0
     assert "1 passed" in pytest_in(folder, "test_clock.py").stdout
     replace_with_example(folder, "clock.py")
-    with serving(*shell(TIME_STEPS[2]), cwd=folder) as (server, (host, port)):
-        assert server.stdout.readline() == "  utc: True\n"
-        piped = run_classicnet("client", "--udp", "--port", str(port),
-                               input=b"what time is it?\n")
+    with cli(*shell(TIME_STEPS[2]), cwd=folder) as server:
+        assert server.readline() == "  utc: True\n"
+        piped = run_cli("client", "--udp", "--port", str(server.address[1]),
+                        input=b"what time is it?\n")
     assert piped.stdout.endswith(b"+00:00\n")
     replace_with_example(folder, "test_clock.py")
     assert "1 passed" in pytest_in(folder, "-p", "classicnet.pytest_plugin",
                                    "test_clock.py").stdout
 
     # 7. --trace
-    with serving(*shell(TIME_STEPS[-1]), cwd=folder) as (server, address):
-        with connect(address) as client:
+    with cli(*shell(TIME_STEPS[-1]), cwd=folder) as server:
+        with connect(server.address) as client:
             client.send(b"abc\n")
             assert client.recv_until(b"\n") == b"cba\n"
-        server.terminate()
-        server.wait(TIMEOUT)
-        assert "shutdown_request [Thread-" in server.stderr_text()
+        assert "shutdown_request [Thread-" in server.stderr()

@@ -3,9 +3,6 @@
 import os
 import select
 import socket
-import subprocess
-import sys
-from contextlib import contextmanager
 
 import pytest
 
@@ -13,7 +10,7 @@ from classicnet import launcher, servers
 from classicnet.errors import UsageError
 from classicnet.testing import running_server
 
-from conftest import ROOT, TIMEOUT
+from conftest import TIMEOUT, run_cli
 
 
 def ask(client, message=b"?"):
@@ -119,52 +116,33 @@ def test_a_setting_of_another_model_is_a_usage_error():
         launcher.build_server("echo", model="threading", port=0, pool_size=2)
 
 
-@contextmanager
-def serving(*args):
-    """Run ``python -m classicnet ARGS --port 0``; yield its address."""
-    process = subprocess.Popen([sys.executable, "-m", "classicnet", *args,
-                                "--port", "0"],
-                               cwd=ROOT, stdout=subprocess.PIPE, text=True)
-    try:
-        line = process.stdout.readline()
-        host, port = line.rsplit(" ", 1)[1].rsplit(":", 1)
-        yield line, (host, int(port))
-    finally:
-        process.terminate()
-        assert process.wait(TIMEOUT) == 0
-        process.stdout.close()
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_forking_queues_clients_beyond_max_children():
+def test_forking_queues_clients_beyond_max_children(cli):
     # In a process of its own: a child forked here would inherit this
     # test's client sockets and keep them open after the test closes them.
-    with serving("who", "--forking", "--max-children", "2") as (_, address):
-        first = [connect(address) for _ in range(2)]
-        late = connect(address)
-        try:
-            pids = {ask(client).decode().split()[-1] for client in first}
-            assert len(pids) == 2 and str(os.getpid()) not in pids
-            late.sendall(b"?")
-            assert not answered_within(late, 0.2)     # two children already
-            first[0].close()
-            assert answered_within(late, TIMEOUT)
-            assert late.recv(4096).startswith(b"thread ")
-        finally:
-            for client in first + [late]:
-                client.close()
+    server = cli("who", "--forking", "--max-children", "2")
+    first = [connect(server.address) for _ in range(2)]
+    late = connect(server.address)
+    try:
+        pids = {ask(client).decode().split()[-1] for client in first}
+        assert len(pids) == 2 and str(os.getpid()) not in pids
+        late.sendall(b"?")
+        assert not answered_within(late, 0.2)     # two children already
+        first[0].close()
+        assert answered_within(late, TIMEOUT)
+        assert late.recv(4096).startswith(b"thread ")
+    finally:
+        for client in first + [late]:
+            client.close()
+    assert server.stop() == 0
 
 
-def run_cli(*args):
-    return subprocess.run([sys.executable, "-m", "classicnet", *args],
-                          cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
-
-
-def test_the_pool_flag_picks_the_model_and_its_size():
-    with serving("who", "--pool", "2") as (line, address):
-        assert line.startswith("classicnet: serving who (pool, tcp) on ")
-        with connect(address) as client:
-            assert ask(client).startswith(b"thread classicnet-pool-")
+def test_the_pool_flag_picks_the_model_and_its_size(cli):
+    server = cli("who", "--pool", "2")
+    assert server.ready_line.startswith("classicnet: serving who (pool, tcp) on ")
+    with connect(server.address) as client:
+        assert ask(client).startswith(b"thread classicnet-pool-")
+    assert server.stop() == 0
 
 
 @pytest.mark.parametrize("args, message", [
@@ -185,21 +163,3 @@ def test_worker_threads_are_named_for_the_pool():
         with connect(address) as client:
             assert ask(client) == (f"thread classicnet-pool-1 in process "
                                    f"{os.getpid()}\n").encode()
-
-
-def test_a_failing_handler_does_not_stop_its_worker(caplog):
-    import socketserver
-
-    class Failing(socketserver.BaseRequestHandler):
-        def handle(self):
-            if self.request.recv(10) == b"fail":
-                raise ValueError("broken on purpose")
-            self.request.sendall(b"ok")
-
-    with running_server(Failing, model="pool", pool_size=1) as address:
-        with connect(address) as client:
-            client.sendall(b"fail")
-            assert client.recv(10) == b""          # closed after the error
-        with connect(address) as client:
-            assert ask(client, b"fine") == b"ok"   # the one worker lives on
-    assert "Failing failed while serving" in caplog.text

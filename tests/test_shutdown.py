@@ -4,6 +4,7 @@ it) or SIGTERM, under every model."""
 
 import os
 import select
+import signal
 import socket
 import socketserver
 import threading
@@ -16,7 +17,6 @@ from classicnet.launcher import build_server, running, start, stop
 from conftest import MODELS, TIMEOUT
 from resources import (children, closed_by_server, connect, no_more_than,
                        process_exists, read_until_closed, settles_to, usage)
-from resources import serve  # a pytest fixture
 
 
 def echoed(client, data=b"ping"):
@@ -24,57 +24,62 @@ def echoed(client, data=b"ping"):
     return client.recv(100) == data
 
 
+def echo_with_a_client(cli, model, *args):
+    """``python -m classicnet echo --MODEL -v ARGS`` and a client it has answered."""
+    server = cli("echo", f"--{model}", "-v", *args)
+    client = connect(server.address)
+    assert echoed(client)
+    return server, client
+
+
 @pytest.mark.parametrize("model", MODELS)
-def test_a_client_in_progress_finishes_within_the_grace(serve, model):
-    server = serve("echo", f"--{model}", "--grace", "60")
-    with connect(server.address) as client:
-        assert echoed(client)
+def test_a_client_in_progress_finishes_within_the_grace(cli, model):
+    server, client = echo_with_a_client(cli, model, "--grace", "60")
+    with client:
         server.ctrl_c()
         assert "1 client(s) being served" in server.wait_for_log("stopping:")
         assert echoed(client, b"still served")
         client.shutdown(socket.SHUT_WR)
         assert read_until_closed(client) == b""
-        assert server.exit_status() == 0      # long before the 60 s grace
+        assert server.wait() == 0             # long before the 60 s grace
     assert "stopped: 1 client(s) finished, 0 cut off" in server.wait_for_log("stopped:")
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_an_idle_client_is_cut_after_the_grace(serve, model):
-    server = serve("echo", f"--{model}", "--grace", "0.3")
-    with connect(server.address) as idle:
-        assert echoed(idle)
-        server.terminate()
-        assert server.exit_status() == 0
+def test_an_idle_client_is_cut_after_the_grace(cli, model):
+    server, idle = echo_with_a_client(cli, model, "--grace", "0.3")
+    with idle:
+        server.send_signal(signal.SIGTERM)
+        assert server.wait() == 0
         assert closed_by_server(idle)
     assert "0 client(s) finished, 1 cut off" in server.wait_for_log("stopped:")
-    assert "Traceback" not in server.rest_of_log()
+    assert "Traceback" not in server.log_text()
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_a_second_ctrl_c_cuts_at_once(serve, model):
-    server = serve("echo", f"--{model}", "--grace", "600")
-    with connect(server.address) as idle:
-        assert echoed(idle)
+def test_a_second_ctrl_c_cuts_at_once(cli, model):
+    server, idle = echo_with_a_client(cli, model, "--grace", "600")
+    with idle:
         server.ctrl_c()
         server.wait_for_log("stopping:")
         server.ctrl_c()
         server.wait_for_log("second signal")
-        assert server.exit_status() == 0      # long before the 600 s grace
+        assert server.wait() == 0             # long before the 600 s grace
         assert closed_by_server(idle)
     assert "1 cut off" in server.wait_for_log("stopped:")
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_stopping_with_nobody_connected(serve, model):
-    server = serve("echo", f"--{model}")
-    server.terminate()
-    assert server.exit_status() == 0
+def test_stopping_with_nobody_connected(cli, model):
+    server = cli("echo", f"--{model}", "-v")
+    server.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
     assert "stopped: 0 client(s) finished, 0 cut off" in server.wait_for_log("stopped:")
 
 
 @pytest.mark.skipif("forking" not in MODELS, reason="needs os.fork")
-def test_forked_children_are_reaped_and_none_outlives_the_server(serve):
-    server = serve("echo", "--forking", "--grace", "0.2")
+def test_forked_children_are_reaped_and_none_outlives_the_server(cli):
+    server = cli("echo", "--forking", "--grace", "0.2", "-v")
     clients = [connect(server.address) for _ in range(5)]
     for client in clients:
         assert echoed(client)
@@ -83,8 +88,8 @@ def test_forked_children_are_reaped_and_none_outlives_the_server(serve):
     for client in clients[:3]:
         client.close()
     assert settles_to(lambda: len(children(server.pid)), 2) == 2   # no zombies
-    server.terminate()
-    assert server.exit_status() == 0
+    server.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
     assert "2 cut off" in server.wait_for_log("stopped:")
     for pid in served_by:
         assert settles_to(lambda: process_exists(pid), False) is False

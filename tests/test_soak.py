@@ -9,15 +9,13 @@ read from /proc: descriptors, threads, child processes.
 import os
 import socket
 import socketserver
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from classicnet.testing import running_server
-from conftest import MODELS, ROOT, TIMEOUT
+from conftest import MODELS, TIMEOUT, without_coverage
 from resources import (closed_by_server, connect, no_more_than, read_until_closed,
                        reset, settles_to, usage)
 
@@ -72,49 +70,17 @@ def read_exactly(client, size):
     return data
 
 
-class Server:
-    """A classicnet server in a subprocess, measured through /proc."""
-
-    def __init__(self, *args):
-        environment = {name: value for name, value in os.environ.items()
-                       if not name.startswith("COVERAGE")}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "classicnet", *args, "--port", "0", "-q"],
-            cwd=ROOT, env=environment, stdout=subprocess.PIPE, text=True)
-        ready = self.process.stdout.readline()
-        host, port = ready.rsplit(" on ", 1)[1].strip().rsplit(":", 1)
-        self.address = (host, int(port))
-
-    def usage(self):
-        return usage(self.process.pid)
-
-    def stop(self):
-        self.process.terminate()
-        status = self.process.wait(TIMEOUT)
-        self.process.stdout.close()
-        return status
-
-
 @pytest.fixture
-def server():
-    started = []
-
-    def start(*args):
-        started.append(Server(*args))
-        return started[-1]
-
-    yield start
-    for each in started:
-        if each.process.poll() is None:
-            each.process.kill()
-            each.process.wait(TIMEOUT)
-            each.process.stdout.close()
+def server(cli):
+    """Start ``python -m classicnet ARGS -q`` without coverage, whose forked
+    children would each write a data file."""
+    return lambda *args: cli(*args, "-q", env=without_coverage())
 
 
 @pytest.mark.parametrize("model", MODELS)
 def test_thousands_of_rude_clients_leave_nothing_behind(server, model):
     echo = server("echo", f"--{model}", "--timeout", "5")
-    before = echo.usage()
+    before = usage(echo.pid)
     assert before[2] == 0
 
     def client(number):
@@ -123,7 +89,7 @@ def test_thousands_of_rude_clients_leave_nothing_behind(server, model):
     with ThreadPoolExecutor(CLIENT_THREADS) as pool:
         list(pool.map(client, range(CONNECTIONS[model]), timeout=60))
 
-    assert settles_to(echo.usage, before) == before
+    assert settles_to(lambda: usage(echo.pid), before) == before
     polite(echo.address, 0)
     assert echo.stop() == 0
 
@@ -148,14 +114,14 @@ def test_slow_and_idle_clients_do_not_stop_the_others(server, model):
 @pytest.mark.parametrize("model", [m for m in MODELS if m != "plain"])
 def test_a_flood_past_max_connections(server, model):
     hello = server("hello", f"--{model}", "--max-connections", "20")
-    before = hello.usage()
+    before = usage(hello.pid)
     flood = [connect(hello.address) for _ in range(200)]
     answers = [client.recv(100) for client in flood]
     assert answers.count(b"Welcome!\n") == 20
     assert sum(a.startswith(b"classicnet: too many") for a in answers) == 180
     for client in flood:
         client.close()
-    assert settles_to(hello.usage, before) == before
+    assert settles_to(lambda: usage(hello.pid), before) == before
     assert hello.stop() == 0
 
 

@@ -15,7 +15,7 @@ import pytest
 from classicnet import Option
 from classicnet.errors import UsageError
 from classicnet.testing import connect, running_server, socketpair_client
-from conftest import MODELS, ROOT, TIMEOUT, classicnet_env, serving
+from conftest import MODELS, ROOT, TIMEOUT, classicnet_env
 
 
 # --- Client -----------------------------------------------------------------
@@ -200,19 +200,19 @@ def moody_session(address, message, half_close=False):
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_a_misbehaving_handler_never_takes_the_server_down(tmp_path, model):
+def test_a_misbehaving_handler_never_takes_the_server_down(cli, tmp_path, model):
     (tmp_path / "moody.py").write_text(MOODY)
-    with serving("moody.py:MoodyHandler", f"--{model}", cwd=tmp_path) as (server, address):
-        with connect(address) as boom:
-            boom_port = boom.sock.getsockname()[1]
-            boom.send(b"boom")
-            assert boom.recv_all() == b""                   # closed, no answer
-        assert moody_session(address, b"bye") == b""
-        assert moody_session(address, b"quiet", half_close=True) == b""
-        assert moody_session(address, b"still there?") == b"still there?"
-        server.terminate()
-        assert server.wait(TIMEOUT) == 0
-        log = server.stderr_text()
+    server = cli("moody.py:MoodyHandler", f"--{model}", cwd=tmp_path)
+    address = server.address
+    with connect(address) as boom:
+        boom_port = boom.sock.getsockname()[1]
+        boom.send(b"boom")
+        assert boom.recv_all() == b""                   # closed, no answer
+    assert moody_session(address, b"bye") == b""
+    assert moody_session(address, b"quiet", half_close=True) == b""
+    assert moody_session(address, b"still there?") == b"still there?"
+    assert server.stop() == 0
+    log = server.log_text()
     assert log.count("Traceback (most recent call last)") == 1
     assert f"MoodyHandler failed while serving 127.0.0.1:{boom_port}" in log
     assert "ValueError: boom from the student's handler" in log

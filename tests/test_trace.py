@@ -9,7 +9,7 @@ from classicnet import build_server, running
 from classicnet.handlers.echo import EchoHandler
 from classicnet.testing import connect
 from classicnet.trace import trace_server
-from conftest import MODELS, TIMEOUT, serving
+from conftest import MODELS
 
 SERVER_STEPS = ["verify_request", "process_request", "finish_request"]
 HANDLER_STEPS = ["setup", "handle", "finish"]
@@ -25,14 +25,13 @@ def traced_steps(log):
 
 @pytest.mark.parametrize("transport", ["tcp", "udp"])
 @pytest.mark.parametrize("model", MODELS)
-def test_trace_shows_each_step_with_its_thread_and_process(model, transport):
-    with serving("echo", f"--{model}", f"--{transport}", "--trace") as (server, address):
-        with connect(address, transport) as client:
-            client.send(b"ping")
-            assert client.recv_exactly(4) == b"ping"
-        server.terminate()
-        assert server.wait(TIMEOUT) == 0
-        steps = traced_steps(server.stderr_text())
+def test_trace_shows_each_step_with_its_thread_and_process(cli, model, transport):
+    server = cli("echo", f"--{model}", f"--{transport}", "--trace")
+    with connect(server.address, transport) as client:
+        client.send(b"ping")
+        assert client.recv_exactly(4) == b"ping"
+    assert server.stop() == 0
+    steps = traced_steps(server.log_text())
     assert [name for name, _, _ in steps] == STEPS
     where = {name: (thread, pid) for name, thread, pid in steps}
     server_thread, server_pid = where["verify_request"]

@@ -3,6 +3,7 @@ Whatever happens, a file is either all there or not there at all."""
 
 import hashlib
 import os
+import signal
 import socket
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,7 +13,6 @@ from classicnet import framing
 from classicnet.testing import running_server
 from conftest import MODELS
 from resources import connect, reset, settles_to, usage
-from resources import serve  # a pytest fixture
 
 BODY = bytes(range(256)) * 4096             # 1 MiB
 
@@ -41,28 +41,28 @@ def uploading(root):
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_an_upload_in_progress_at_shutdown_completes_within_the_grace(serve, model,
+def test_an_upload_in_progress_at_shutdown_completes_within_the_grace(cli, model,
                                                                       tmp_path):
-    server = serve("files", f"--{model}", "--root", str(tmp_path), "--grace", "60")
+    server = cli("files", f"--{model}", "--root", str(tmp_path), "--grace", "60", "-v")
     with start_upload(server.address, "whole.bin", BODY) as client:
         assert settles_to(lambda: uploading(tmp_path), True)
-        server.terminate()
+        server.send_signal(signal.SIGTERM)
         assert "1 client(s) being served" in server.wait_for_log("stopping:")
         answer = finish_upload(client, BODY)
         assert answer["ok"] is True
         client.shutdown(socket.SHUT_WR)
-        assert server.exit_status() == 0
+        assert server.wait() == 0
     assert left_in(tmp_path) == ["whole.bin"]
     assert (tmp_path / "whole.bin").read_bytes() == BODY
 
 
 @pytest.mark.parametrize("model", MODELS)
-def test_an_upload_cut_at_shutdown_leaves_nothing(serve, model, tmp_path):
-    server = serve("files", f"--{model}", "--root", str(tmp_path), "--grace", "0.2")
-    with start_upload(server.address, "half.bin", BODY) as client:
+def test_an_upload_cut_at_shutdown_leaves_nothing(cli, model, tmp_path):
+    server = cli("files", f"--{model}", "--root", str(tmp_path), "--grace", "0.2", "-v")
+    with start_upload(server.address, "half.bin", BODY):
         assert settles_to(lambda: uploading(tmp_path), True)
-        server.terminate()
-        assert server.exit_status() == 0
+        server.send_signal(signal.SIGTERM)
+        assert server.wait() == 0
     assert "1 cut off" in server.wait_for_log("stopped:")
     assert left_in(tmp_path) == []
 

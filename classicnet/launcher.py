@@ -127,15 +127,19 @@ def describe(server):
 
 
 def start(server):
-    """Run ``serve_forever()`` in a new thread and return the thread."""
+    """Run ``serve_forever()`` in a new thread and return the thread.
+
+    The ``listening`` event comes once that thread runs, so whoever waits
+    for it finds the server with all its threads.
+    """
     server.events.refresh()
-    server.events.emit("listening", transport=server.transport,
-                       address=str(server.endpoint), handler=server.handler_name,
-                       model=server.model)
     thread = threading.Thread(target=server.serve_forever,
                               kwargs={"poll_interval": POLL_INTERVAL},
                               name="classicnet-server", daemon=True)
     thread.start()
+    server.events.emit("listening", transport=server.transport,
+                       address=str(server.endpoint), handler=server.handler_name,
+                       model=server.model)
     return thread
 
 

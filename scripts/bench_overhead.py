@@ -12,10 +12,12 @@ of clients, the same load is put on two servers in turn:
                (with --max-connections and --udp-rate off, so that the
                load itself is never refused: their checks still run)
 * bare:        socketserver.TCPServer (or UDPServer, and their Threading
-               and Forking variants) with a ten-line echo handler,
-               socketserver's defaults except request_queue_size =
-               SOMAXCONN, as classicnet, so that 100 clients connecting at
-               once are not refused (backlog 5).
+               and Forking variants) with echo handlers of the same shape
+               as classicnet's (a transform() hook per chunk), so that the
+               difference is the framework's alone; socketserver's defaults
+               except request_queue_size = SOMAXCONN, as classicnet, so
+               that 100 clients connecting at once are not refused
+               (backlog 5).
 
 TCP load is the lab's load generator (64-byte messages, 100 requests per
 connection).  UDP load is the same idea for datagrams: each client keeps
@@ -30,6 +32,14 @@ swing by a factor of two with the scheduler's choices.  p99 is the median
 over the runs of each run's 99th-percentile latency.
 
 A ratio of 1.00 means no measurable cost; the target is at least 0.95.
+
+Requests per second on a shared virtual machine swing by 20% from one run
+to the next, for both servers alike.  ``--instructions`` measures what does
+not swing: the instructions each server executes per request, counted by
+valgrind's callgrind (which counts, not times).  Each server runs under
+callgrind for two numbers of requests from one client, and the difference
+divided by the difference in requests is its cost per request, start-up
+and stop excluded.  The ratio is bare's count over classicnet's.
 """
 
 import argparse
@@ -57,25 +67,41 @@ BARE_CLASSES = {
 }
 
 
+# The bare servers' handlers have the same shape as classicnet's echo
+# handlers (a transform() hook called per chunk), so that the difference
+# measured is the framework's alone, not the handlers'.
+
 class BareEcho(socketserver.BaseRequestHandler):
     def handle(self):
-        if isinstance(self.request, tuple):             # UDP: (data, socket)
-            data, sock = self.request
-            sock.sendto(data, self.client_address)
-            return
         while True:
             data = self.request.recv(65536)
             if not data:
                 return
-            self.request.sendall(data)
+            self.request.sendall(self.transform(data))
+
+    def transform(self, data):
+        return data
+
+
+class BareEchoDatagram(socketserver.BaseRequestHandler):
+    def handle(self):
+        data, sock = self.request
+        if data:
+            sock.sendto(self.transform(data), self.client_address)
+
+    def transform(self, data):
+        return data
 
 
 def serve_bare(model, transport):
     """Run the bare socketserver echo server (this script, --bare MODEL TRANSPORT)."""
+    import signal
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # exit, so valgrind reports
     server_class = getattr(socketserver, BARE_CLASSES[model, transport])
     server_class.request_queue_size = socket.SOMAXCONN
     server_class.allow_reuse_address = transport == "tcp"
-    with server_class(("127.0.0.1", 0), BareEcho) as server:
+    handler = BareEcho if transport == "tcp" else BareEchoDatagram
+    with server_class(("127.0.0.1", 0), handler) as server:
         host, port = server.server_address
         print(f"bare: serving echo ({model}, {transport}) on {host}:{port}", flush=True)
         server.serve_forever()
@@ -174,19 +200,21 @@ def percentile(latencies, fraction):
     return latencies[min(len(latencies) - 1, math.ceil(fraction * len(latencies)) - 1)]
 
 
+def server_command(kind, model, transport):
+    if kind == "classicnet":
+        return [sys.executable, "-m", "classicnet", "echo", f"--{model}",
+                f"--{transport}", "--port", "0", "-q", "--max-connections", "0",
+                "--udp-rate", "0"]
+    return [sys.executable, os.path.abspath(__file__), "--bare", model, transport]
+
+
 def one_run(kind, model, transport, connections, duration, pin):
     """Requests per second of one server under one load, its p99 latency
     (ms), and the server's CPU microseconds per request (children
     included, start-up excluded)."""
     # Imported here, so that the bare server's process imports nothing of it.
     from classicnet.lab.load import run_load
-    if kind == "classicnet":
-        command = [sys.executable, "-m", "classicnet", "echo", f"--{model}",
-                   f"--{transport}", "--port", "0", "-q", "--max-connections", "0",
-                   "--udp-rate", "0"]
-    else:
-        command = [sys.executable, os.path.abspath(__file__), "--bare", model, transport]
-    process, address = start(command, pin)
+    process, address = start(server_command(kind, model, transport), pin)
     processes = 1 if pin else (os.cpu_count() or 1)
     try:
         before = cpu_of(process.pid)
@@ -237,6 +265,57 @@ def median_of(figures, index):
     return statistics.median(values) if values else float("nan")
 
 
+# --- instructions per request (valgrind) --------------------------------------
+
+def round_trips(address, transport, count):
+    """*count* requests from one client, each waiting for its answer."""
+    kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
+    with socket.socket(socket.AF_INET, kind) as client:
+        client.settimeout(60)
+        client.connect(address)
+        for _ in range(count):
+            client.send(MESSAGE)
+            answer = client.recv(65536)
+            while len(answer) < len(MESSAGE):
+                answer += client.recv(65536)
+
+
+def instructions(kind, model, transport, count):
+    """Instructions a server executes, start to stop, serving *count* requests."""
+    output = subprocess.Popen(
+        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
+         *server_command(kind, model, transport)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"})
+    from classicnet.endpoints import address_in_line
+    address = address_in_line(output.stdout.readline())
+    round_trips(address, transport, count)
+    output.terminate()
+    _, report = output.communicate()
+    collected = [line for line in report.splitlines() if "Collected :" in line]
+    return int(collected[-1].split(":")[1])
+
+
+def instructions_per_request(kind, model, transport, counts=(500, 2500)):
+    low, high = (instructions(kind, model, transport, count) for count in counts)
+    return (high - low) / (counts[1] - counts[0])
+
+
+def compare_instructions(transports, models):
+    print("instructions per request, counted by callgrind (one client; "
+          f"PYTHONHASHSEED=0); {sys.version.split()[0]}", flush=True)
+    print(f"{'transport':<9} {'model':<10} {'classicnet':>11} {'bare':>8} {'ratio':>6}")
+    worst = float("inf")
+    for transport in transports:
+        for model in models:
+            cn = instructions_per_request("classicnet", model, transport)
+            bare = instructions_per_request("bare", model, transport)
+            worst = min(worst, bare / cn)
+            print(f"{transport:<9} {model:<10} {cn:>11,.0f} {bare:>8,.0f} "
+                  f"{bare / cn:>6.2f}", flush=True)
+    print(f"lowest ratio: {worst:.2f} (bare's instructions over classicnet's)")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -244,12 +323,16 @@ def main(argv=None):
     parser.add_argument("--transports", default="tcp,udp")
     parser.add_argument("--models", default="plain,threading,forking")
     parser.add_argument("--connections", default="1,10,100")
+    parser.add_argument("--instructions", action="store_true",
+                        help="count instructions per request with valgrind instead")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.bare:
         return serve_bare(*args.bare)    # a process with nothing else imported
     transports = args.transports.split(",")
     models = args.models.split(",")
+    if args.instructions:
+        return compare_instructions(transports, models)
     counts = [int(n) for n in args.connections.split(",")]
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
           f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per TCP "

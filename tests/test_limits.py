@@ -304,3 +304,17 @@ def test_the_server_listens_on_loopback_by_default(cli):
     server = cli("echo")
     assert address_in_line(server.ready_line)[0] == "127.0.0.1"
     assert server.stop() == 0
+
+
+def test_the_handler_socket_offers_no_way_around_the_budget():
+    server = build_server("echo", transport="udp", host="127.0.0.1", port=0)
+    try:
+        with udp_client() as client:
+            client.sendto(b"hi", server.server_address)
+            (_, sock), _ = server.get_request()
+        for name in ("send", "sendall", "sendmsg", "sendfile"):
+            assert not hasattr(sock, name)
+        assert sock.fileno() == server.socket.fileno()
+        assert sock.family == server.socket.family
+    finally:
+        server.server_close()

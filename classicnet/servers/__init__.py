@@ -65,6 +65,7 @@ class ThreadingMixIn(socketserver.ThreadingMixIn):
     """
 
     model = "threading"
+    one_at_a_time = False
     daemon_threads = True
     block_on_close = False
 

@@ -37,12 +37,16 @@ class ClassroomServer:
     Methods that may be extended: ``finish_request()``, ``handle_error()``.
     Class variables that may be overridden: ``transport`` (a key of
     ``endpoints.TRANSPORTS``), ``model``, ``arrival`` (how the log names
-    a new client).
+    a new client), ``one_at_a_time``.
     """
 
     transport = None
     model = "plain"
     arrival = "client"
+    # True while the server serves one request at a time, in the thread that
+    # reads them: the plain model, and each forked child.  A model that runs
+    # handlers at the same time in one process (threads) sets it to False.
+    one_at_a_time = True
 
     def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
         self.address_family = family_of(server_address)

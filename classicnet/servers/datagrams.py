@@ -85,12 +85,31 @@ class UDPServer(ClassroomServer, socketserver.UDPServer):
         self.rate_second, self.datagrams_this_second = None, {}
         self.reply_allowance = reply_allowance_of(RequestHandlerClass)
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
+        self.replies = LimitedReplies(self.socket, 0, 0)
+
+    def server_bind(self):
+        super().server_bind()
+        self.own_port = self.server_address[1]
 
     def get_request(self):
+        """Read one datagram; give it the socket its handler answers with.
+
+        A server that serves one datagram at a time reuses one such socket,
+        its budget set anew for each datagram; with threads, each datagram
+        gets its own.
+        """
         data, client_address = self.socket.recvfrom(self.max_packet_size)
         received = len(data)
-        budget = max(received, SHORT_ANSWER) + self.reply_allowance
-        return (data, LimitedReplies(self.socket, budget, received)), client_address
+        budget = (received if received > SHORT_ANSWER else SHORT_ANSWER) \
+            + self.reply_allowance
+        if not self.one_at_a_time:
+            return (data, LimitedReplies(self.socket, budget, received)), client_address
+        replies = self.replies
+        replies.budget, replies.received = budget, received
+        return (data, replies), client_address
+
+    def shutdown_request(self, request):
+        """Nothing to shut down or close: a datagram has no connection."""
 
     # verify_request() runs for every datagram, so it is written for speed:
     # the common case (a datagram to answer) is a few comparisons and one
@@ -100,7 +119,7 @@ class UDPServer(ClassroomServer, socketserver.UDPServer):
         """Drop a datagram that the rules above say must not be answered."""
         port = client_address[1]
         if not request[0] or port in UNANSWERED_PORTS \
-                or port == self.server_address[1] and self.is_own_host(client_address[0]):
+                or port == self.own_port and self.is_own_host(client_address[0]):
             return self.drop(request[0], client_address)
         if not self.udp_rate:
             return True
@@ -154,7 +173,6 @@ class LimitedReplies:
     the question, or than ``SHORT_ANSWER`` bytes (a time of day, say: on the
     wire that is at most about three times the smallest datagram), unless
     the handler class declares ``reply_allowance``, the bytes it may add.
-    Everything else is passed to the real socket.
     """
 
     __slots__ = ("_socket", "budget", "received")
@@ -164,7 +182,9 @@ class LimitedReplies:
         self.budget = budget
         self.received = received
 
-    def sendto(self, data, *flags_and_address):
+    def sendto(self, data, flags_or_address, address=None):
+        """``sendto(data, address)`` or ``sendto(data, flags, address)``, as a
+        socket's (two signatures written out: this runs for every answer)."""
         size = len(data) if type(data) is bytes else memoryview(data).nbytes
         if size > self.budget:
             raise ReplyTooLarge(
@@ -174,7 +194,21 @@ class LimitedReplies:
                 "answer would amplify floods; a handler class that must answer "
                 "N bytes more declares reply_allowance = N)")
         self.budget -= size
-        return self._socket.sendto(data, *flags_and_address)
+        if address is None:
+            return self._socket.sendto(data, flags_or_address)
+        return self._socket.sendto(data, flags_or_address, address)
 
-    def __getattr__(self, name):
-        return getattr(self._socket, name)
+    # What else a handler may ask of the socket.  The other ways to send
+    # (send, sendall, sendmsg) are left out on purpose: they would go around
+    # the budget.  (A __getattr__ that passed everything on would let them
+    # through, and would slow every attribute of this object down.)
+
+    def getsockname(self):
+        return self._socket.getsockname()
+
+    def fileno(self):
+        return self._socket.fileno()
+
+    @property
+    def family(self):
+        return self._socket.family

@@ -25,6 +25,7 @@ class ThreadPoolMixIn:
     """
 
     model = "pool"
+    one_at_a_time = False
 
     # How many requests are served at once; the launcher may set it per
     # server (build_server(..., pool_size=8), or --pool 8).

@@ -34,7 +34,6 @@ only while someone listens (``Channel.routine``); refusals, limits and
 failures are always emitted, since the log always shows them.
 """
 
-import json
 import logging
 import os
 import threading
@@ -160,14 +159,16 @@ class JsonLines:
     """
 
     def __init__(self, fd):
-        self.fd = fd
+        import json     # here, not at the top: most servers never write events,
+        self.fd = fd    # and every module a forking server holds makes a fork dearer
+        self.dumps = json.dumps
 
     @classmethod
     def to_file(cls, path):
         return cls(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644))
 
     def __call__(self, event):
-        line = json.dumps(event.as_dict(), ensure_ascii=True) + "\n"
+        line = self.dumps(event.as_dict(), ensure_ascii=True) + "\n"
         try:
             os.write(self.fd, line.encode("ascii"))
         except OSError:

@@ -33,7 +33,6 @@ import importlib.util
 import os
 import socketserver
 import sys
-import traceback
 from contextlib import contextmanager
 
 from .contract import check_options, options_of
@@ -162,6 +161,7 @@ def handler_classes_in(module):
 
 def student_traceback(error):
     """Python's traceback for *error*, less the frames of importlib and classicnet."""
+    import traceback        # here: only a student's failing file needs it
     ours = ("<frozen ", os.path.dirname(os.path.abspath(__file__)),
             os.path.dirname(importlib.__file__))
     frames = traceback.extract_tb(error.__traceback__)

@@ -39,7 +39,6 @@ table ``BUILTINS`` says which module registers which name.  Serving
 forking model copies it for every client); ``list`` imports them all.
 """
 
-import difflib
 import importlib
 import socketserver
 
@@ -151,6 +150,7 @@ def lookup(name, registry=HANDLERS):
         return registry[name]
     except KeyError:
         pass
+    import difflib          # here: only a mistyped name needs it
     choices = names(registry)
     message = f"unknown handler {name!r}; choose from: {', '.join(choices)}"
     close = difflib.get_close_matches(name, choices, n=1)

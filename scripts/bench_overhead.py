@@ -97,12 +97,16 @@ class BareEchoDatagram(socketserver.BaseRequestHandler):
 def serve_bare(model, transport):
     """Run the bare socketserver echo server (this script, --bare MODEL TRANSPORT)."""
     import signal
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))   # exit, so valgrind reports
+    import threading
     server_class = getattr(socketserver, BARE_CLASSES[model, transport])
     server_class.request_queue_size = socket.SOMAXCONN
     server_class.allow_reuse_address = transport == "tcp"
     handler = BareEcho if transport == "tcp" else BareEchoDatagram
     with server_class(("127.0.0.1", 0), handler) as server:
+        # SIGTERM stops it cleanly (so that valgrind can report), from a
+        # thread: shutdown() waits for serve_forever(), which runs here.
+        signal.signal(signal.SIGTERM, lambda *_: threading.Thread(
+            target=server.shutdown).start())
         host, port = server.server_address
         print(f"bare: serving echo ({model}, {transport}) on {host}:{port}", flush=True)
         server.serve_forever()

@@ -1,0 +1,50 @@
+"""Checking a server: probe a running server, whoever wrote it, against its protocol.
+
+    python -m classicnet check echo --port 9000
+
+A student's homework server (raw sockets, ``socketserver``, classicnet)
+and a teacher's grading script need the same thing: a list of what the
+protocol promises, each tried on the real server, each failure explained
+by the lesson that cures it.  Every protocol is one module holding a
+table, ``CHECKS``, of small functions (``report.Check``)::
+
+    echo, upper   streams.py: bytes in any shape, answered in order
+    hello         a greeting, Hello, NAME! per name, exit
+    files         CNFP/1: list, get, put, the course notes' upload, names
+                  that must be refused, uploads that must leave nothing
+    chat          members who hear each other, and a room that survives
+
+``clients.py`` adds the checks every protocol shares (the next client, two
+clients at once, a client that vanishes), and ``conversation.py`` is the
+only place that talks to the server: through an ``endpoints.Endpoint``,
+with every wait bounded, keeping every byte for the report.  Traffic goes
+only to the address given.  A protocol module is imported only when its
+name is asked for.
+"""
+
+import importlib
+
+from .report import run_checks
+
+__all__ = ["PROTOCOLS", "check_server", "checks_for"]
+
+# protocol -> the module of classicnet.check that holds its table
+PROTOCOLS = {
+    "echo": "echo",
+    "upper": "upper",
+    "hello": "hello",
+    "files": "files",
+    "chat": "chat",
+}
+
+
+def checks_for(protocol):
+    """The table of checks for *protocol* (a key of ``PROTOCOLS``)."""
+    module = importlib.import_module(f"{__name__}.{PROTOCOLS[protocol]}")
+    return module.CHECKS
+
+
+def check_server(protocol, endpoint, timeout=5.0, needs_concurrency=False):
+    """Run every check of *protocol* against the server at *endpoint*;
+    return the ``report.Report``."""
+    return run_checks(checks_for(protocol), endpoint, timeout, needs_concurrency)

@@ -1,0 +1,267 @@
+"""A conversation with a server under test: every wait bounded, every byte kept.
+
+A check talks to a server nobody here wrote, which may answer wrongly,
+slowly, never, or die.  So each ``Conversation`` has three habits:
+
+* **Every wait is bounded.**  A read that gets nothing within the
+  probe's timeout ends the check with ``NoAnswer`` ("no answer within
+  5 s"), never a hang; the run goes on to the next check.
+* **Everything is kept.**  The bytes sent and received are recorded, so
+  a failed check can say what was sent and what came back without each
+  check writing that sentence itself.
+* **It connects through an ``Endpoint``.**  ``Probe.connect()`` asks
+  ``endpoint.connect()`` for the socket, so a new transport (TLS, a Unix
+  socket) needs no change here or in the protocol modules.
+
+The errors, all ``Failed`` (the message is what the report shows)::
+
+    Failed              the server did something the protocol forbids
+     +-- NoAnswer       nothing (or not enough) arrived within the timeout
+     +-- Closed         the server closed the connection too early
+     +-- CannotConnect  no connection at all (is the server still running?)
+"""
+
+import socket
+import struct
+import threading
+
+from ..endpoints import Endpoint
+
+__all__ = ["CannotConnect", "Closed", "Conversation", "Failed", "NoAnswer",
+           "Probe", "describe"]
+
+# The pause between the pieces of a message sent in pieces: long enough
+# for the server to read each piece alone, so that the pieces really
+# arrive as separate recv() results (the other half of 粘包).
+PIECE_GAP = 0.25
+
+RECV_SIZE = 65536
+
+# SO_LINGER on, for 0 seconds: close() then resets the connection.
+LINGER_RESET = struct.pack("ii", 1, 0)
+
+
+class Failed(Exception):
+    """The server broke the protocol; the message says how, in one line."""
+
+
+class NoAnswer(Failed):
+    """Nothing, or not enough, arrived within the timeout."""
+
+
+class Closed(Failed):
+    """The server closed the connection before it said what it had to."""
+
+
+class CannotConnect(Failed):
+    """The connection itself failed."""
+
+
+def describe(data, limit=40):
+    """Bytes for a report line: ``b'ab\\n'``, or for more than *limit*
+    bytes their count and their start: ``50 bytes b'xxx'...``."""
+    if not data:
+        return "nothing"
+    shown = repr(bytes(data[:limit]))
+    if len(data) <= limit:
+        return shown
+    return f"{len(data)} bytes {shown}..."
+
+
+class Probe:
+    """Where the server is and how long to wait: what every check is given.
+
+    ``connect()`` opens a ``Conversation``; the probe remembers each one,
+    so the report can show what every client of a check sent and received,
+    and ``close_all()`` closes whatever a failed check left open.
+    ``model_seen`` is set by the check that tells the models apart, which
+    fails a plain server when ``needs_concurrency`` is true.
+    """
+
+    def __init__(self, endpoint, timeout, needs_concurrency=False):
+        if not isinstance(endpoint, Endpoint):
+            raise TypeError(f"expected an Endpoint, not {endpoint!r}")
+        self.endpoint = endpoint
+        self.timeout = timeout
+        self.conversations = []
+        self.needs_concurrency = needs_concurrency
+        self.model_seen = None
+
+    def connect(self):
+        """A new ``Conversation`` with the server (a new client)."""
+        try:
+            sock, _ = self.endpoint.connect(self.timeout)
+        except socket.timeout:
+            raise CannotConnect(f"cannot connect to {self.endpoint}: no answer "
+                                f"within {self.timeout:g} s") from None
+        except OSError as error:
+            hint = (" (is the server running? it may have stopped during an "
+                    "earlier check)" if isinstance(error, ConnectionRefusedError) else "")
+            raise CannotConnect(f"cannot connect to {self.endpoint}: "
+                                f"{error.strerror or error}{hint}") from None
+        conversation = Conversation(sock, self.timeout)
+        self.conversations.append(conversation)
+        return conversation
+
+    def close_all(self):
+        for conversation in self.conversations:
+            conversation.close()
+
+    def transcript(self):
+        """What each client sent and received, in one line."""
+        parts = []
+        many = len(self.conversations) > 1
+        for number, conversation in enumerate(self.conversations, 1):
+            who = f"client {number} " if many else ""
+            parts.append(f"{who}sent {describe(conversation.sent)}, "
+                         f"received {describe(conversation.received)}")
+        return "; ".join(parts) or "no connection was made"
+
+
+class Conversation:
+    """One client's connection, its reads bounded by *timeout* seconds.
+
+    Methods for checks: ``send()``, ``send_in_pieces()``, ``send_while_reading()``,
+    ``receive()``, ``receive_until()``, ``expect()``, ``expect_close()``,
+    ``half_close()``, ``vanish()``, ``close()``.  What was received but
+    not yet taken waits in ``pending``.
+    """
+
+    def __init__(self, sock, timeout):
+        self.sock = sock
+        self.timeout = timeout
+        self.sock.settimeout(timeout)
+        if sock.family in (socket.AF_INET, socket.AF_INET6):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.sent = bytearray()
+        self.received = bytearray()
+        self.pending = bytearray()
+        self.closed_by_server = False
+
+    # --- sending ------------------------------------------------------------
+
+    def send(self, data):
+        """Send all of *data*; a server that hung up is ``Closed``."""
+        try:
+            self.sock.sendall(data)
+        except socket.timeout:
+            raise NoAnswer(f"the server stopped reading: could not send within "
+                           f"{self.timeout:g} s") from None
+        except OSError as error:
+            raise Closed(f"the server closed the connection while we were sending "
+                         f"({error.strerror or error})") from None
+        self.sent += data
+
+    def send_in_pieces(self, pieces, gap=PIECE_GAP):
+        """Send each piece alone, with a pause between, so each arrives alone."""
+        pause = threading.Event()
+        for number, piece in enumerate(pieces):
+            if number:
+                pause.wait(gap)
+            self.send(piece)
+
+    def send_while_reading(self, data, size):
+        """Send *data* while reading *size* bytes of answer; return them.
+
+        An echo of a large message has to be read while it is still being
+        sent: otherwise both sides fill their buffers and wait for each
+        other forever.
+        """
+        errors = []
+
+        def sender():
+            try:
+                self.send(data)
+            except Failed as error:
+                errors.append(error)
+
+        thread = threading.Thread(target=sender, name="check-sender", daemon=True)
+        thread.start()
+        try:
+            return self.receive(size)
+        finally:
+            thread.join(self.timeout)
+
+    # --- receiving ----------------------------------------------------------
+
+    def _fill(self, awaited):
+        """Read once more into ``pending``; *awaited* names what we wait for."""
+        try:
+            chunk = self.sock.recv(RECV_SIZE)
+        except socket.timeout:
+            raise NoAnswer(f"no answer within {self.timeout:g} s (waiting for "
+                           f"{awaited}; received {describe(self.pending)} so far)") from None
+        except OSError as error:
+            raise Closed(f"the connection failed ({error.strerror or error}) while "
+                         f"waiting for {awaited}") from None
+        if not chunk:
+            self.closed_by_server = True
+            raise Closed(f"the server closed the connection while we waited for "
+                         f"{awaited}; received {describe(self.pending)}")
+        self.received += chunk
+        self.pending += chunk
+
+    def receive(self, size, awaited=None):
+        """Exactly *size* bytes."""
+        while len(self.pending) < size:
+            self._fill(awaited or f"{size} bytes")
+        data = bytes(self.pending[:size])
+        del self.pending[:size]
+        return data
+
+    def receive_until(self, found, awaited):
+        """Read until ``found(pending)`` returns an end position; take up to it.
+
+        *found* returns None while what it looks for has not arrived.
+        """
+        while True:
+            end = found(self.pending)
+            if end is not None:
+                data = bytes(self.pending[:end])
+                del self.pending[:end]
+                return data
+            self._fill(awaited)
+
+    def expect_match(self, pattern, awaited):
+        """Read until *pattern* (a compiled bytes regex) is found in what
+        arrived; take everything up to the end of the match."""
+        def found(pending):
+            match = pattern.search(pending)
+            return match.end() if match else None
+        return self.receive_until(found, awaited)
+
+    def expect(self, expected, awaited=None):
+        """Read as many bytes as *expected* has; fail unless they are equal."""
+        data = self.receive(len(expected), awaited or f"{describe(expected)} back")
+        if data != expected:
+            at = next(i for i, (a, b) in enumerate(zip(data, expected)) if a != b)
+            raise Failed(f"expected {describe(expected)} back, received "
+                         f"{describe(data)} (they differ from byte {at} on)")
+        return data
+
+    def expect_close(self, awaited="the server to close the connection"):
+        """Wait for the server to close; what arrives first is returned."""
+        try:
+            while True:
+                self._fill(awaited)
+        except Closed:
+            if not self.closed_by_server:
+                raise
+        data = bytes(self.pending)
+        self.pending.clear()
+        return data
+
+    # --- ending -------------------------------------------------------------
+
+    def half_close(self):
+        """Say "I am done sending" (a FIN), and keep reading."""
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def vanish(self):
+        """Disappear without a goodbye: close with a reset (RST), as a
+        crashed client or a pulled cable does."""
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, LINGER_RESET)
+        self.sock.close()
+
+    def close(self):
+        self.sock.close()

@@ -24,6 +24,7 @@ The errors, all ``Failed`` (the message is what the report shows)::
 import socket
 import struct
 import threading
+import time
 
 from ..endpoints import Endpoint
 
@@ -34,6 +35,9 @@ __all__ = ["CannotConnect", "Closed", "Conversation", "Failed", "NoAnswer",
 # for the server to read each piece alone, so that the pieces really
 # arrive as separate recv() results (the other half of 粘包).
 PIECE_GAP = 0.25
+
+# How often a line that may not have been heard yet is said again.
+NUDGE_EVERY = 0.25
 
 RECV_SIZE = 65536
 
@@ -229,6 +233,29 @@ class Conversation:
             match = pattern.search(pending)
             return match.end() if match else None
         return self.receive_until(found, awaited)
+
+    def expect_match_nudging(self, pattern, awaited, nudge, every=NUDGE_EVERY):
+        """``expect_match()``, calling ``nudge()`` each time *every* seconds
+        pass with nothing found; still bounded by the timeout in all.
+
+        For what no event announces: a chat member cannot tell when the
+        server has added it to the room, so the other member says its line
+        again until it is heard.
+        """
+        deadline = time.monotonic() + self.timeout
+        self.sock.settimeout(every)
+        try:
+            while True:
+                try:
+                    return self.expect_match(pattern, awaited)
+                except NoAnswer:
+                    if time.monotonic() >= deadline:
+                        raise NoAnswer(f"no answer within {self.timeout:g} s (waiting "
+                                       f"for {awaited}; received "
+                                       f"{describe(self.pending)} so far)") from None
+                    nudge()
+        finally:
+            self.sock.settimeout(self.timeout)
 
     def expect(self, expected, awaited=None):
         """Read as many bytes as *expected* has; fail unless they are equal."""

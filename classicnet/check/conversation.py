@@ -99,10 +99,8 @@ class Probe:
             raise CannotConnect(f"cannot connect to {self.endpoint}: no answer "
                                 f"within {self.timeout:g} s") from None
         except OSError as error:
-            hint = (" (is the server running? it may have stopped during an "
-                    "earlier check)" if isinstance(error, ConnectionRefusedError) else "")
             raise CannotConnect(f"cannot connect to {self.endpoint}: "
-                                f"{error.strerror or error}{hint}") from None
+                                f"{error.strerror or error}") from None
         conversation = Conversation(sock, self.timeout)
         self.conversations.append(conversation)
         return conversation

@@ -26,7 +26,7 @@ report is one line per check, then the summary::
 import json
 from collections import namedtuple
 
-from .conversation import Failed, Probe
+from .conversation import CannotConnect, Failed, Probe
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
 
@@ -34,7 +34,14 @@ Check = namedtuple("Check", "name sends expects lesson see run")
 Check.__doc__ = """One row of a protocol's table: what it sends, what it expects,
 the lesson that explains a failure and where to read it, the function."""
 
-Result = namedtuple("Result", "check passed detail")
+Result = namedtuple("Result", "check passed detail lesson see")
+Result.__doc__ = """How one check went; a failure carries its lesson and where to read it."""
+
+# The lesson when no connection could be made at all: the check's own
+# lesson would explain a mistake nobody could see.
+NOT_LISTENING = ("nothing accepted the connection: start the server first, on "
+                 "this host and port; if it was running, it stopped during an "
+                 "earlier check", "README.md, \"Quick start\"")
 
 
 def run_checks(checks, endpoint, timeout, needs_concurrency=False):
@@ -56,16 +63,18 @@ def _run_one(check, probe):
     try:
         note = check.run(probe)
     except Failed as error:
-        return Result(check, False, f"{probe.transcript()}: {error}")
+        lesson, see = NOT_LISTENING if isinstance(error, CannotConnect) else \
+            (check.lesson, check.see)
+        return Result(check, False, f"{probe.transcript()}: {error}", lesson, see)
     except OSError as error:
         # What a Conversation did not turn into Failed: a half-close or a
         # reset on a connection the server had already dropped, say.
         return Result(check, False, f"{probe.transcript()}: the connection "
-                                    f"failed ({error.strerror or error})")
+                      f"failed ({error.strerror or error})", check.lesson, check.see)
     finally:
         probe.close_all()
     detail = probe.transcript()
-    return Result(check, True, f"{detail}; {note}" if note else detail)
+    return Result(check, True, f"{detail}; {note}" if note else detail, None, None)
 
 
 class Report:
@@ -95,7 +104,7 @@ class Report:
                 yield f"PASS  {result.check.name}: {result.detail}"
             else:
                 yield (f"FAIL  {result.check.name}: {result.detail}; lesson: "
-                       f"{result.check.lesson} (see {result.check.see})")
+                       f"{result.lesson} (see {result.see})")
         yield self.summary()
 
     def as_json(self, protocol):
@@ -112,7 +121,7 @@ class Report:
                 "sends": result.check.sends,
                 "expects": result.check.expects,
                 "detail": result.detail,
-                "lesson": None if result.passed else result.check.lesson,
-                "see": None if result.passed else result.check.see,
+                "lesson": result.lesson,
+                "see": result.see,
             } for result in self.results],
         }, ensure_ascii=False)

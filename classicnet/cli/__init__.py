@@ -8,10 +8,11 @@
     python -m classicnet client files ls | get NAME | put PATH
     python -m classicnet new NAME [--udp]
     python -m classicnet lab [--workload W] [--clients N,N] ...
+    python -m classicnet check PROTOCOL [--host HOST] [--port PORT] [--json]
     python -m classicnet --help | --version
 
 One module per command (``serve``, ``listing``, ``client``, ``files``,
-``new``, ``lab``; the table is ``commands.COMMANDS``), each imported only
+``new``, ``lab``, ``check``; the table is ``commands.COMMANDS``), each imported only
 when its word is typed: a forking server copies its whole process for
 every client, and every module imported makes that copy dearer.
 

@@ -10,15 +10,20 @@ The command line is run in two ways, both defined here and nowhere else:
   usage error) and returns the ``CompletedProcess``.
 
 Both run the classicnet of this checkout (``classicnet_command()``,
-``classicnet_env()``); ``TIMEOUT`` bounds every wait.
+``classicnet_env()``); ``TIMEOUT`` bounds every wait.  A server that is
+not classicnet (a student's, the course notes') runs in
+``student_server(command, cwd)``.
 """
 
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
+from contextlib import contextmanager
 
 import pytest
 
@@ -137,6 +142,28 @@ def run_cli(*args, input=None, text=None, cwd=ROOT, env=None, timeout=TIMEOUT):
         stdin=subprocess.DEVNULL if input is None else None,
         capture_output=True, text=text, timeout=timeout, cwd=cwd,
         env=classicnet_env(**(env or {})))
+
+
+@contextmanager
+def student_server(command, cwd):
+    """Run a server that is not classicnet (a student's, the course notes')
+    as *command*; yield its ``(host, port)`` once it prints a line
+    ``listening on HOST:PORT``, and kill it at the end."""
+    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                               text=True, encoding="utf-8")
+    lines = queue.Queue()
+    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
+                     daemon=True).start()
+    try:
+        while True:
+            line = lines.get(timeout=TIMEOUT)
+            if line.startswith("listening on "):
+                break
+        yield address_in_line(line)
+    finally:
+        process.kill()
+        process.wait(TIMEOUT)
 
 
 def recv_exactly(sock, size):

@@ -2,7 +2,6 @@
 command line, the report and the JSON; a silent server; no server at all."""
 
 import json
-import os
 
 import pytest
 

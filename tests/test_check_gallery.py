@@ -9,19 +9,15 @@ address; for them the test asserts exactly which checks pass.
 
 import glob
 import os
-import queue
 import re
-import subprocess
 import sys
-import threading
-from contextlib import contextmanager
 
 import pytest
 
 from classicnet.check import check_server
-from classicnet.endpoints import Endpoint, address_in_line
+from classicnet.endpoints import Endpoint
 
-from conftest import TIMEOUT
+from conftest import student_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 GALLERY = os.path.join(HERE, "gallery")
@@ -40,26 +36,6 @@ def _announce(self, *args):
     print("listening on %s:%d" % self.getsockname()[:2], flush=True)
 _socket.socket.listen = _announce
 """
-
-
-@contextmanager
-def student_server(command, cwd):
-    """Run a student's server (*command*); yield its address once it listens."""
-    process = subprocess.Popen(command, cwd=cwd, stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                               text=True, encoding="utf-8")
-    lines = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(line) for line in process.stdout],
-                     daemon=True).start()
-    try:
-        while True:
-            line = lines.get(timeout=TIMEOUT)
-            if line.startswith("listening on "):
-                break
-        yield address_in_line(line)
-    finally:
-        process.kill()
-        process.wait(TIMEOUT)
 
 
 def failures(report):

@@ -5,8 +5,7 @@ import re
 import subprocess
 import sys
 
-from conftest import ROOT, TIMEOUT, classicnet_env
-from test_check_gallery import GALLERY, student_server
+from conftest import ROOT, TIMEOUT, classicnet_env, student_server
 
 from classicnet.testing import running_server
 
@@ -29,7 +28,7 @@ def test_the_loop_makes_the_table_the_page_shows(tmp_path):
     shown_csv = block_after("`grades.csv` opens in any spreadsheet")
     bob = [sys.executable, "stream_server.py", "ignores_empty", "0"]
     with running_server("echo", model="threading") as ada, \
-            student_server(bob, GALLERY) as bob, \
+            student_server(bob, os.path.join(ROOT, "tests", "gallery")) as bob, \
             running_server("echo", model="plain") as cheng:
         ports = {"9001": ada[1], "9002": bob[1], "9003": cheng[1]}
         real = re.sub(r"900[123]", lambda match: str(ports[match.group()]), shown_class)

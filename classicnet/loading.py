@@ -4,6 +4,7 @@ The command line takes a handler three ways::
 
     python -m classicnet echo                              # a registered name
     python -m classicnet my_handlers.py:ReverseHandler     # a class in a file
+    python -m classicnet rev2.py                           # the one class in a file
     python -m classicnet homework.reverse:ReverseHandler   # a class in a module
     python -m classicnet --load my_handlers.py reverse     # a file whose
                                                            # @register names it
@@ -40,7 +41,7 @@ from .errors import UsageError
 from .registry import Entry, first_line, kind_of
 
 __all__ = ["StudentCodeError", "entry_for", "find_handler", "is_spec",
-           "load_file", "load_spec"]
+           "load_file", "load_spec", "only_handler_in"]
 
 
 class StudentCodeError(Exception):
@@ -55,7 +56,12 @@ class StudentCodeError(Exception):
 
 
 def is_spec(text):
-    """True for ``file.py:Class`` and ``package.module:Class``, False for a name."""
+    """True for ``file.py:Class``, ``package.module:Class`` and ``file.py``;
+    False for a registered name."""
+    return _names_a_class(text) or text.endswith(".py")
+
+
+def _names_a_class(text):
     where, colon, name = text.rpartition(":")
     return bool(colon and where and name.isidentifier())
 
@@ -66,7 +72,10 @@ def find_handler(text):
 
 
 def load_spec(spec):
-    """The handler class that ``file.py:Class`` or ``package.module:Class`` names."""
+    """The handler class that ``file.py:Class`` or ``package.module:Class``
+    names, or the only one in ``file.py``."""
+    if not _names_a_class(spec):
+        return only_handler_in(spec)
     where, _, class_name = spec.rpartition(":")
     if _looks_like_a_file(where):
         module = load_file(where)
@@ -83,6 +92,19 @@ def load_spec(spec):
         raise UsageError(f"{class_name} in {where} is not a request handler class "
                          "(subclass socketserver.BaseRequestHandler)")
     return handler
+
+
+def only_handler_in(path):
+    """The one request handler class that the file at *path* defines."""
+    module = load_file(path)
+    found = handler_classes_in(module)
+    if len(found) == 1:
+        return getattr(module, found[0])
+    if not found:
+        raise UsageError(f"{path} defines no request handler class "
+                         "(subclass socketserver.BaseRequestHandler)")
+    raise UsageError(f"{path} defines {len(found)} handler classes: "
+                     f"{', '.join(found)}; name one, as in {path}:{found[0]}")
 
 
 # The files loaded so far, by absolute path: loading one twice gives the

@@ -54,6 +54,26 @@ def test_serves_a_class_from_a_file(cli, tmp_path):
     assert shout_once(server.address) == b"HEY!\n"
 
 
+def test_serves_the_only_handler_class_in_a_file_without_naming_it(cli, tmp_path):
+    write(tmp_path, "shout.py", SHOUT)
+    server = cli("shout.py", "--threading", cwd=tmp_path)
+    assert server.ready_line.startswith("classicnet: serving ShoutHandler (threading, tcp)")
+    assert shout_once(server.address) == b"HEY!\n"
+
+
+def test_a_file_with_several_handler_classes_gets_a_line_that_lists_them(tmp_path):
+    write(tmp_path, "both.py", SHOUT + """
+
+class WhisperHandler(ShoutHandler):
+    \"\"\"Answers each line lower-cased.\"\"\"
+""")
+    result = run_cli("both.py", "--port", "0", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr == ("classicnet: both.py defines 2 handler classes: "
+                             "ShoutHandler, WhisperHandler; name one, as in "
+                             "both.py:ShoutHandler\n")
+
+
 def test_serves_a_class_from_a_module(cli, tmp_path):
     write(tmp_path, "homework/__init__.py", "")
     write(tmp_path, "homework/shout.py", SHOUT)
@@ -80,6 +100,8 @@ def test_serves_the_tutorials_udp_handler_with_its_option(cli):
     ("shout.py:NotAHandler", "NotAHandler in shout.py is not a request handler class"),
     ("nosuchmodule:Handler", "no module named 'nosuchmodule'"),
     ("empty.py:Handler", "defines no request handler class"),
+    ("empty.py", "empty.py defines no request handler class"),
+    ("missing.py", "no such file: 'missing.py'"),
     ("notes.txt:Handler", "is not a Python file"),
 ])
 def test_a_wrong_spec_is_one_line_and_status_2(tmp_path, spec, message):
@@ -151,7 +173,7 @@ def test_a_students_handler_is_served_by_name_under_load_only_once(tmp_path,
 @pytest.mark.parametrize("text, is_spec", [
     ("echo", False), ("file.py:Class", True), ("pkg.mod:Class", True),
     (r"C:\homework\mine.py:Class", True), ("file.py:", False), (":Class", False),
-    ("file.py:not-a-name", False),
+    ("file.py:not-a-name", False), ("rev2.py", True), ("dir/rev2.py", True),
 ])
 def test_is_spec_tells_a_spec_from_a_name(text, is_spec):
     assert loading.is_spec(text) is is_spec

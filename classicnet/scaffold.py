@@ -6,8 +6,10 @@
     $ python -m classicnet reverse.py:ReverseHandler
 
 The handler starts as echo (the smallest server that does something), and
-its test checks exactly that, so the student begins from green and changes
-one thing at a time.  Existing files are never overwritten.
+its test checks exactly that with one line, so the student begins from
+green and changes one thing at a time: a handler that answers lines
+differently fails that test at once with the line it sent back, never
+with a bare timeout.  Existing files are never overwritten.
 '''
 
 import keyword
@@ -47,8 +49,8 @@ from {name} import {cls}
 
 def test_{name}_answers():
     with running_server({cls}) as address, connect(address) as client:
-        client.send(b"hello")
-        assert client.recv_exactly(5) == b"hello"
+        client.send(b"hello\\n")
+        assert client.recv_until(b"\\n") == b"hello\\n"
 '''
 
 UDP_HANDLER = '''\

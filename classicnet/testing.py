@@ -96,8 +96,10 @@ def _serving_in_own_process(server):
 class Client:
     """One end of a conversation with a handler, every wait bounded by *timeout*.
 
-    Methods raise ``TimeoutError`` when the handler is silent too long and
-    ``EOFError`` when it closes before saying what was expected.
+    Methods raise ``TimeoutError`` when the handler is silent too long (its
+    message says what was awaited and what had arrived: ``timed out after
+    5 s waiting for b'\\n'; received b'olleh' so far``) and ``EOFError``
+    when it closes before saying what was expected.
     """
 
     def __init__(self, sock, address=None, timeout=TIMEOUT):
@@ -122,13 +124,13 @@ class Client:
     def recv_until(self, marker=b"\n"):
         """Everything up to and including *marker* (a newline by default)."""
         while marker not in self.buffered:
-            self._fill(f"{marker!r}")
+            self._fill(repr(marker))
         return self._take(self.buffered.index(marker) + len(marker))
 
     def recv_all(self):
         """Everything until the handler closes the connection."""
         while True:
-            chunk = self.sock.recv(RECV_SIZE)
+            chunk = self._recv("the handler to close the connection")
             if not chunk:
                 return self._take(len(self.buffered))
             self.buffered += chunk
@@ -136,7 +138,8 @@ class Client:
     def request(self, data):
         """UDP: send one datagram and return the one that answers it."""
         self.send(data)
-        answer, _ = self.sock.recvfrom(65535)
+        with self._timing(f"an answer to {data!r}"):
+            answer, _ = self.sock.recvfrom(65535)
         return answer
 
     def close(self):
@@ -148,8 +151,21 @@ class Client:
     def __exit__(self, *exc_info):
         self.close()
 
+    def _recv(self, expected):
+        with self._timing(expected):
+            return self.sock.recv(RECV_SIZE)
+
+    @contextmanager
+    def _timing(self, expected):
+        """Turn a timeout into one that says what was awaited and what came."""
+        try:
+            yield
+        except socket.timeout:
+            raise TimeoutError(f"timed out after {self.sock.gettimeout():g} s waiting "
+                               f"for {expected}; received {self.buffered!r} so far") from None
+
     def _fill(self, expected):
-        chunk = self.sock.recv(RECV_SIZE)
+        chunk = self._recv(expected)
         if not chunk:
             raise EOFError(f"the connection closed after {len(self.buffered)} "
                            f"bytes while waiting for {expected}: {self.buffered!r}")

@@ -91,6 +91,10 @@ REVERSE_STEPS = [
     "python -m classicnet client --tcp",
     "printf 'hello\\n' | python -m classicnet client --tcp",
 ]
+CHECK_STEPS = [
+    "python -m classicnet reverse.py --threading",
+    "python -m classicnet check echo",
+]
 TIME_STEPS = [
     "python -m classicnet new clock --udp",
     "python -m pytest test_clock.py",
@@ -105,11 +109,25 @@ TIME_STEPS = [
 @pytest.mark.parametrize("doc", DOCS, ids=os.path.basename)
 def test_the_tutorials_commands_are_the_tested_ones(doc):
     commands = set(doc_commands(doc))
-    tested = set(REVERSE_STEPS + TIME_STEPS) | {
-        "python -m pip install -e .", "mkdir homework", "cd homework",
+    steps = set(REVERSE_STEPS + TIME_STEPS + CHECK_STEPS)
+    tested = steps | {
+        INSTALL, "mkdir homework", "cd homework",
         "nc 127.0.0.1 9000", "nc -u 127.0.0.1 9000"}
     assert commands - tested == set()
-    assert set(REVERSE_STEPS + TIME_STEPS) - commands == set()
+    assert steps - commands == set()
+
+
+# Installing the test extra is what makes pytest there for a new student;
+# tests/test_homework_venv.py runs this line in a clean virtual environment.
+INSTALL = "python -m pip install -e '.[test]'"
+
+
+def shown_check_lines(doc):
+    """The first and last lines of the tutorial's example of check's report."""
+    with open(doc, encoding="utf-8") as file:
+        block = file.read().split("$ python -m classicnet check echo\n", 1)[1]
+    lines = block.split("```", 1)[0].splitlines()
+    return lines[0], lines[-1]
 
 
 def replace_with_example(folder, name):
@@ -128,9 +146,21 @@ def test_the_tutorial_word_for_word(cli, tmp_path):
         "run it:   python -m classicnet reverse.py:ReverseHandler",
         "test it:  python -m pytest test_reverse.py"]
     assert "1 passed" in pytest_in(folder, "test_reverse.py").stdout
+    with cli(*shell(CHECK_STEPS[0]), cwd=folder) as server:
+        assert server.ready_line.startswith(
+            "classicnet: serving ReverseHandler (threading, tcp) on 127.0.0.1:")
+        check = run_cli(*shell(CHECK_STEPS[1]), "--port", str(server.address[1]))
+    assert check.returncode == 0, check.stdout
+    lines = check.stdout.splitlines()
+    for doc in DOCS:
+        assert shown_check_lines(doc) == (lines[0], lines[-1])
 
     # 3.-5. the reverse handler: run it, talk to it, test it
     replace_with_example(folder, "reverse.py")
+    starter_test = pytest_in(folder, "test_reverse.py")
+    assert starter_test.returncode == 1
+    assert "assert b'olleh\\n' == b'hello\\n'" in starter_test.stdout
+    assert "Timeout" not in starter_test.stdout
     for step in REVERSE_STEPS[2:4]:
         with cli(*shell(step), cwd=folder) as server:
             piped = run_cli("client", "--tcp", "--port", str(server.address[1]),

@@ -3,6 +3,7 @@ and a handler that misbehaves under every model."""
 
 import configparser
 import os
+import re
 import socket
 import socketserver
 import subprocess
@@ -46,6 +47,27 @@ def test_a_silent_handler_is_a_timeout_not_a_hang():
     with running_server("echo") as address, connect(address, timeout=0.1) as client:
         with pytest.raises(TimeoutError):
             client.recv_until(b"\n")
+
+
+def test_a_timeout_says_what_was_awaited_and_what_came():
+    with running_server("hello") as address, connect(address) as client:
+        client.send(b"Ada\n")
+        client.recv_until(b"Hello")     # "Hello, Ada!\n" came in one piece
+        client.sock.settimeout(0.2)
+        with pytest.raises(TimeoutError, match=re.escape(
+                "timed out after 0.2 s waiting for b'?'; received b', Ada!\\n' so far")):
+            client.recv_until(b"?")
+        with pytest.raises(TimeoutError, match="waiting for 100 bytes; received"):
+            client.recv_exactly(100)
+        with pytest.raises(TimeoutError, match="waiting for the handler to close"):
+            client.recv_all()
+
+
+def test_a_silent_datagram_handler_is_a_timeout_naming_the_request():
+    with running_server("discard", transport="udp") as address:
+        with connect(address, "udp", timeout=0.1) as client:
+            with pytest.raises(TimeoutError, match=r"waiting for an answer to b'anyone\?'"):
+                client.request(b"anyone?")
 
 
 def test_request_sends_a_datagram_and_returns_the_answer():

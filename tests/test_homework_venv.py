@@ -65,8 +65,8 @@ def test_the_tutorial_in_a_fresh_virtual_environment(tmp_path):
     first_test = run(REVERSE_STEPS[1], homework, env)
     assert "1 passed" in first_test.stdout, first_test.stdout + first_test.stderr
     python = str(venv / "bin" / "python")
-    with CommandLineServer(shell(CHECK_STEPS[0]), env={"PYTHONPATH": None, **without_coverage()},
-                           cwd=homework,
+    outside = {"PYTHONPATH": None, **without_coverage()}
+    with CommandLineServer(shell(CHECK_STEPS[0]), env=outside, cwd=homework,
                            command=[python, "-m", "classicnet"]) as server:
         server.wait_ready()
         check = run(f"{CHECK_STEPS[1]} --port {server.address[1]}", homework, env)

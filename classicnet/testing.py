@@ -161,8 +161,9 @@ class Client:
         try:
             yield
         except socket.timeout:
-            raise TimeoutError(f"timed out after {self.sock.gettimeout():g} s waiting "
-                               f"for {expected}; received {self.buffered!r} so far") from None
+            raise TimeoutError(
+                f"timed out after {self.sock.gettimeout():g} s waiting for "
+                f"{expected}; received {self.buffered!r} so far") from None
 
     def _fill(self, expected):
         chunk = self._recv(expected)

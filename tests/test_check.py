@@ -29,7 +29,8 @@ def settings_for(protocol, tmp_path):
 @pytest.mark.parametrize("protocol, model", BUILT_INS)
 def test_every_built_in_handler_passes_every_check(protocol, model, tmp_path):
     timeout = PLAIN_TIMEOUT if model == "plain" else TIMEOUT
-    with running_server(protocol, model=model, **settings_for(protocol, tmp_path)) as address:
+    settings = settings_for(protocol, tmp_path)
+    with running_server(protocol, model=model, **settings) as address:
         report = check_server(protocol, Endpoint("tcp", address), timeout)
     failed = [line for line in report.lines() if line.startswith("FAIL")]
     assert failed == []
@@ -42,7 +43,7 @@ def test_the_tables_name_every_check_once_with_a_lesson_and_a_place():
         checks = checks_for(protocol)
         assert len({check.name for check in checks}) == len(checks), protocol
         for check in checks:
-            assert check.lesson and check.see and check.sends and check.expects, check.name
+            assert all([check.lesson, check.see, check.sends, check.expects]), check
 
 
 def test_the_command_line_reports_a_line_per_check_and_a_summary(cli):
@@ -90,7 +91,8 @@ def test_no_server_at_all_says_start_it_first(unused_port):
     assert lines[-1] == "0 of 11 checks passed; model seen: unknown"
     assert lines[0].startswith("FAIL  welcome: no connection was made: cannot "
                                f"connect to 127.0.0.1:{unused_port}: Connection refused; "
-                               "lesson: nothing accepted the connection: start the server")
+                               "lesson: nothing accepted the connection: start the "
+                               "server")
 
 
 @pytest.mark.parametrize("args, message", [

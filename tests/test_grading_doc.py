@@ -38,4 +38,5 @@ def test_the_loop_makes_the_table_the_page_shows(tmp_path):
     assert result.returncode == 0, result.stderr
     expected = re.sub(r"900[123]", lambda match: str(ports[match.group()]), shown_csv)
     assert (tmp_path / "grades.csv").read_text() == expected
-    assert sorted(os.listdir(tmp_path / "results")) == ["ada.json", "bob.json", "cheng.json"]
+    results = sorted(os.listdir(tmp_path / "results"))
+    assert results == ["ada.json", "bob.json", "cheng.json"]

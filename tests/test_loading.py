@@ -57,7 +57,8 @@ def test_serves_a_class_from_a_file(cli, tmp_path):
 def test_serves_the_only_handler_class_in_a_file_without_naming_it(cli, tmp_path):
     write(tmp_path, "shout.py", SHOUT)
     server = cli("shout.py", "--threading", cwd=tmp_path)
-    assert server.ready_line.startswith("classicnet: serving ShoutHandler (threading, tcp)")
+    assert server.ready_line.startswith(
+        "classicnet: serving ShoutHandler (threading, tcp)")
     assert shout_once(server.address) == b"HEY!\n"
 
 

@@ -66,7 +66,8 @@ def test_a_timeout_says_what_was_awaited_and_what_came():
 def test_a_silent_datagram_handler_is_a_timeout_naming_the_request():
     with running_server("discard", transport="udp") as address:
         with connect(address, "udp", timeout=0.1) as client:
-            with pytest.raises(TimeoutError, match=r"waiting for an answer to b'anyone\?'"):
+            with pytest.raises(TimeoutError,
+                               match=r"waiting for an answer to b'anyone\?'"):
                 client.request(b"anyone?")
 
 

@@ -248,9 +248,10 @@ class Conversation:
                     return self.expect_match(pattern, awaited)
                 except NoAnswer:
                     if time.monotonic() >= deadline:
-                        raise NoAnswer(f"no answer within {self.timeout:g} s (waiting "
-                                       f"for {awaited}; received "
-                                       f"{describe(self.pending)} so far)") from None
+                        raise NoAnswer(
+                            f"no answer within {self.timeout:g} s (waiting for "
+                            f"{awaited}; received {describe(self.pending)} so far)"
+                        ) from None
                     nudge()
         finally:
             self.sock.settimeout(self.timeout)

@@ -1,4 +1,4 @@
-"""Checks for a CNFP/1 file server (docs/protocol.md): list, get, put, and its safety rules.
+"""Checks for a CNFP/1 file server (docs/protocol.md): list, get, put, safety.
 
 Each check talks CNFP/1 as a client would, and proves what it can only
 through the protocol itself: a file put is got back and compared byte for
@@ -77,7 +77,8 @@ def stored(conversation, name, body):
     """Read a put's answer; check what the server says it stored."""
     header = accepted(conversation, f"the upload of {name!r}")
     digest = hashlib.sha256(body).hexdigest()
-    if header.get("sha256", digest) != digest or header.get("size", len(body)) != len(body):
+    said = (header.get("sha256", digest), header.get("size", len(body)))
+    if said != (digest, len(body)):
         raise Failed(f"the server stored something else: {header}; sent "
                      f"{len(body)} bytes with sha256 {digest}")
 
@@ -154,7 +155,8 @@ def little_endian_list(probe):
 def course_upload(probe):
     name, body = unique("course.txt"), content(2000)
     conversation = probe.connect()
-    conversation.send(message({"filename": name, "filesize": len(body)}, body, order="<i"))
+    header = {"filename": name, "filesize": len(body)}
+    conversation.send(message(header, body, order="<i"))
     stored(conversation, name, body)
     got_back(conversation, name, body)
 

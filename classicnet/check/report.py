@@ -35,7 +35,8 @@ Check.__doc__ = """One row of a protocol's table: what it sends, what it expects
 the lesson that explains a failure and where to read it, the function."""
 
 Result = namedtuple("Result", "check passed detail lesson see")
-Result.__doc__ = """How one check went; a failure carries its lesson and where to read it."""
+Result.__doc__ = """How one check went; a failure carries its lesson and
+where to read it."""
 
 # The lesson when no connection could be made at all: the check's own
 # lesson would explain a mistake nobody could see.

@@ -91,28 +91,25 @@ def _close(conversation):
 
 CHECKS = (
     Check("two members", sends="a line from each of two members",
-          expects="each line reaches the other member",
+          expects="each line reaches the other member", run=two_members,
           lesson="a chat server serves its members at once (a thread each) and "
-                 "sends each line to every other member's socket",
-          see=SOCKETSERVER, run=two_members),
+                 "sends each line to every other member's socket", see=SOCKETSERVER),
     Check("three lines in one piece", sends="three lines in one send",
-          expects="three lines at the other member",
+          expects="three lines at the other member", run=lines_in_one_piece,
+          see="course notes: tcp协议的粘包问题; " + CHAT,
           lesson="lines sent one after another may arrive in one recv() (粘包): "
-                 "split what arrived into lines and pass on each",
-          see="course notes: tcp协议的粘包问题; " + CHAT, run=lines_in_one_piece),
+                 "split what arrived into lines and pass on each"),
     Check("not UTF-8", sends="a line that is not UTF-8, then a line",
-          expects="the second line reaches the other member",
+          expects="the second line reaches the other member", see=CHAT, run=not_utf8,
           lesson="data.decode() raises UnicodeDecodeError on bytes that are not "
-                 "UTF-8: decode with errors='replace', or that member's thread dies",
-          see=CHAT, run=not_utf8),
+                 "UTF-8: decode with errors='replace', or that member's thread dies"),
     Check("member leaves", sends="one member closes; the other speaks to a newcomer",
-          expects="the newcomer hears the line",
+          expects="the newcomer hears the line", see=CHAT, run=room_outlives(_close),
           lesson="take a member out of the room when its recv() returns b'', and "
-                 "catch a failed send to one member instead of stopping the room",
-          see=CHAT, run=room_outlives(_close)),
-    Check("member vanishes", sends="one member resets its connection; the other "
-          "speaks to a newcomer", expects="the newcomer hears the line",
+                 "catch a failed send to one member instead of stopping the room"),
+    Check("member vanishes", run=room_outlives(_reset), see=CHAT,
+          sends="one member resets its connection; the other speaks to a newcomer",
+          expects="the newcomer hears the line",
           lesson="recv() and send() raise ConnectionResetError for a member that "
-                 "vanished: catch it for that member alone", see=CHAT,
-          run=room_outlives(_reset)),
+                 "vanished: catch it for that member alone"),
 )

@@ -25,6 +25,7 @@ import socket
 import struct
 import threading
 import time
+from contextlib import contextmanager
 
 from ..endpoints import Endpoint
 
@@ -72,6 +73,18 @@ def describe(data, limit=40):
     return f"{len(data)} bytes {shown}..."
 
 
+@contextmanager
+def socket_errors(timed_out, failed):
+    """Within the block, a timeout raises *timed_out* (a ``Failed``), and any
+    other ``OSError`` raises ``failed(reason)``, the reason in words."""
+    try:
+        yield
+    except socket.timeout:
+        raise timed_out from None
+    except OSError as error:
+        raise failed(error.strerror or str(error)) from None
+
+
 class Probe:
     """Where the server is and how long to wait: what every check is given.
 
@@ -93,14 +106,10 @@ class Probe:
 
     def connect(self):
         """A new ``Conversation`` with the server (a new client)."""
-        try:
+        where = f"cannot connect to {self.endpoint}"
+        with socket_errors(CannotConnect(f"{where}: no answer within {self.timeout:g} s"),
+                           lambda reason: CannotConnect(f"{where}: {reason}")):
             sock, _ = self.endpoint.connect(self.timeout)
-        except socket.timeout:
-            raise CannotConnect(f"cannot connect to {self.endpoint}: no answer "
-                                f"within {self.timeout:g} s") from None
-        except OSError as error:
-            raise CannotConnect(f"cannot connect to {self.endpoint}: "
-                                f"{error.strerror or error}") from None
         conversation = Conversation(sock, self.timeout)
         self.conversations.append(conversation)
         return conversation
@@ -144,14 +153,11 @@ class Conversation:
 
     def send(self, data):
         """Send all of *data*; a server that hung up is ``Closed``."""
-        try:
+        stopped = NoAnswer(f"the server stopped reading: could not send within "
+                           f"{self.timeout:g} s")
+        with socket_errors(stopped, lambda reason: Closed(
+                f"the server closed the connection while we were sending ({reason})")):
             self.sock.sendall(data)
-        except socket.timeout:
-            raise NoAnswer(f"the server stopped reading: could not send within "
-                           f"{self.timeout:g} s") from None
-        except OSError as error:
-            raise Closed(f"the server closed the connection while we were sending "
-                         f"({error.strerror or error})") from None
         self.sent += data
 
     def send_in_pieces(self, pieces, gap=PIECE_GAP):
@@ -188,20 +194,19 @@ class Conversation:
 
     def _fill(self, awaited):
         """Read once more into ``pending``; *awaited* names what we wait for."""
-        try:
+        with socket_errors(self._no_answer(awaited), lambda reason: Closed(
+                f"the connection failed ({reason}) while waiting for {awaited}")):
             chunk = self.sock.recv(RECV_SIZE)
-        except socket.timeout:
-            raise NoAnswer(f"no answer within {self.timeout:g} s (waiting for "
-                           f"{awaited}; received {describe(self.pending)} so far)") from None
-        except OSError as error:
-            raise Closed(f"the connection failed ({error.strerror or error}) while "
-                         f"waiting for {awaited}") from None
         if not chunk:
             self.closed_by_server = True
             raise Closed(f"the server closed the connection while we waited for "
                          f"{awaited}; received {describe(self.pending)}")
         self.received += chunk
         self.pending += chunk
+
+    def _no_answer(self, awaited):
+        return NoAnswer(f"no answer within {self.timeout:g} s (waiting for "
+                        f"{awaited}; received {describe(self.pending)} so far)")
 
     def receive(self, size, awaited=None):
         """Exactly *size* bytes."""
@@ -248,10 +253,7 @@ class Conversation:
                     return self.expect_match(pattern, awaited)
                 except NoAnswer:
                     if time.monotonic() >= deadline:
-                        raise NoAnswer(
-                            f"no answer within {self.timeout:g} s (waiting for "
-                            f"{awaited}; received {describe(self.pending)} so far)"
-                        ) from None
+                        raise self._no_answer(awaited) from None
                     nudge()
         finally:
             self.sock.settimeout(self.timeout)

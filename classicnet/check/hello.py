@@ -64,6 +64,11 @@ def answers(probe, sends, names, strict=True):
         conversation.receive_until(found, awaited)
 
 
+def greets(sends, *names):
+    """A check: send *sends*, expect a greeting for each of *names*, strictly."""
+    return lambda probe: answers(probe, sends, names)
+
+
 def exit_closes(probe):
     conversation = welcomed(probe)
     conversation.send(b"exit")
@@ -87,27 +92,25 @@ CHECKS = (
           lesson="in this protocol the server speaks first: send Welcome! as soon "
                  "as a client connects", see=HELLO_SERVER, run=welcome),
     Check("one name", sends="b'Ada', no newline (as the course's client)",
-          expects="b'Hello, Ada!'",
+          expects="b'Hello, Ada!'", see=HELLO_SERVER, run=greets(b"Ada", b"Ada"),
           lesson="answer each message with Hello, NAME!; the course's client sends "
                  "a name without a newline and waits, so answer what arrived "
-                 "without waiting for one", see=HELLO_SERVER,
-          run=lambda probe: answers(probe, b"Ada", [b"Ada"])),
+                 "without waiting for one"),
     Check("a name and its newline", sends="b'Bob\\n' (as nc sends it)",
-          expects="b'Hello, Bob!'",
+          expects="b'Hello, Bob!'", run=greets(b"Bob\n", b"Bob"),
           lesson="strip the message (data.strip()) before using it: the newline "
-                 "ends the line nc sends, it is not part of the name",
-          see=HELLO_SERVER, run=lambda probe: answers(probe, b"Bob\n", [b"Bob"])),
+                 "ends the line nc sends, it is not part of the name", see=HELLO_SERVER),
     Check("three names in one piece", sends="b'Ann\\nBen\\nCid\\n' in one send",
-          expects="three answers, in order",
+          expects="three answers, in order", see=STICKY,
           lesson="names sent one after another may arrive in one recv() (粘包): "
-                 "split what arrived into lines and answer each", see=STICKY,
-          run=lambda probe: answers(probe, b"Ann\nBen\nCid\n", [b"Ann", b"Ben", b"Cid"])),
+                 "split what arrived into lines and answer each",
+          run=greets(b"Ann\nBen\nCid\n", b"Ann", b"Ben", b"Cid")),
     Check("not UTF-8", sends="b'Zo\\xe9\\n' (Latin-1, not UTF-8)",
           expects="a greeting, whatever it makes of the name",
+          run=greets(b"Zo\xe9\n", rb"Zo[^!]{1,12}"), see=HELLO_SERVER,
           lesson="data.decode() raises UnicodeDecodeError on bytes that are not "
                  "UTF-8 and the connection dies with it: decode with "
-                 "errors='replace', or work on the bytes", see=HELLO_SERVER,
-          run=lambda probe: answers(probe, b"Zo\xe9\n", [rb"Zo[^!]{1,12}"])),
+                 "errors='replace', or work on the bytes"),
     Check("empty line", sends="b'\\n', then b'Dan\\n'",
           expects="b'Hello, Dan!' (the empty line needs no answer)",
           lesson="an empty line carries no name: skip it (or answer it) and keep "

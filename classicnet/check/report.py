@@ -64,8 +64,10 @@ def _run_one(check, probe):
     try:
         note = check.run(probe)
     except Failed as error:
-        lesson, see = NOT_LISTENING if isinstance(error, CannotConnect) else \
-            (check.lesson, check.see)
+        # No connection at all: the server is not there.  A later connection
+        # of this check refused: the server died of this check's mistake.
+        nobody_there = isinstance(error, CannotConnect) and not probe.conversations
+        lesson, see = NOT_LISTENING if nobody_there else (check.lesson, check.see)
         return Result(check, False, f"{probe.transcript()}: {error}", lesson, see)
     except OSError as error:
         # What a Conversation did not turn into Failed: a half-close or a

@@ -84,6 +84,15 @@ def test_a_silent_server_fails_each_check_within_the_timeout_and_the_run_goes_on
     assert one_byte["see"] == "README.md, \"Handlers\"; course notes: 最基本服务端程序"
 
 
+def test_a_server_that_never_stops_talking_is_a_bounded_wait_too(cli):
+    server = cli("chargen", "--threading")
+    result = run_cli("check", "hello", "--port", str(server.address[1]),
+                     "--timeout", "0.5", "--json", timeout=TIMEOUT * 3)
+    assert result.returncode == 1
+    welcome = json.loads(result.stdout)["checks"][0]
+    assert welcome["detail"].endswith("bytes, none of them b'Welcome!'")
+
+
 def test_no_server_at_all_says_start_it_first(unused_port):
     result = run_cli("check", "hello", "--port", str(unused_port))
     assert result.returncode == 1

@@ -3,9 +3,10 @@
 A check talks to a server nobody here wrote, which may answer wrongly,
 slowly, never, or die.  So each ``Conversation`` has three habits:
 
-* **Every wait is bounded.**  A read that gets nothing within the
-  probe's timeout ends the check with ``NoAnswer`` ("no answer within
-  5 s"), never a hang; the run goes on to the next check.
+* **Every wait is bounded.**  A wait that has not got what it waits for
+  within the probe's timeout ends the check with ``NoAnswer`` ("no answer
+  within 5 s"), never a hang, even if the server keeps talking; the run
+  goes on to the next check.
 * **Everything is kept.**  The bytes sent and received are recorded, so
   a failed check can say what was sent and what came back without each
   check writing that sentence itself.
@@ -41,6 +42,9 @@ PIECE_GAP = 0.25
 NUDGE_EVERY = 0.25
 
 RECV_SIZE = 65536
+
+# The most bytes kept while waiting for something that has not come.
+MAX_PENDING = 16 * 1024 * 1024
 
 # SO_LINGER on, for 0 seconds: close() then resets the connection.
 LINGER_RESET = struct.pack("ii", 1, 0)
@@ -129,6 +133,27 @@ class Probe:
         return "; ".join(parts) or "no connection was made"
 
 
+class Tally:
+    """The bytes that went one way: how many, and the first few, for the report."""
+
+    KEEP = 64
+
+    def __init__(self):
+        self.head = bytearray()
+        self.count = 0
+
+    def __iadd__(self, data):
+        self.head += data[:self.KEEP - len(self.head)]
+        self.count += len(data)
+        return self
+
+    def __len__(self):
+        return self.count
+
+    def __getitem__(self, index):
+        return bytes(self.head[index])
+
+
 class Conversation:
     """One client's connection, its reads bounded by *timeout* seconds.
 
@@ -144,8 +169,8 @@ class Conversation:
         self.sock.settimeout(timeout)
         if sock.family in (socket.AF_INET, socket.AF_INET6):
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.sent = bytearray()
-        self.received = bytearray()
+        self.sent = Tally()
+        self.received = Tally()
         self.pending = bytearray()
         self.closed_by_server = False
 
@@ -153,6 +178,7 @@ class Conversation:
 
     def send(self, data):
         """Send all of *data*; a server that hung up is ``Closed``."""
+        self.sock.settimeout(self.timeout)
         stopped = NoAnswer(f"the server stopped reading: could not send within "
                            f"{self.timeout:g} s")
         with socket_errors(stopped, lambda reason: Closed(
@@ -192,8 +218,13 @@ class Conversation:
 
     # --- receiving ----------------------------------------------------------
 
-    def _fill(self, awaited):
-        """Read once more into ``pending``; *awaited* names what we wait for."""
+    def _fill(self, awaited, deadline):
+        """Read once more into ``pending``, by *deadline* (a ``time.monotonic()``
+        value); *awaited* names what we wait for."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise self._no_answer(awaited)
+        self.sock.settimeout(remaining)
         with socket_errors(self._no_answer(awaited), lambda reason: Closed(
                 f"the connection failed ({reason}) while waiting for {awaited}")):
             chunk = self.sock.recv(RECV_SIZE)
@@ -208,34 +239,44 @@ class Conversation:
         return NoAnswer(f"no answer within {self.timeout:g} s (waiting for "
                         f"{awaited}; received {describe(self.pending)} so far)")
 
+    def _too_much(self, awaited):
+        """A server that talks and talks (chargen, say) ends the wait too."""
+        if len(self.pending) > MAX_PENDING:
+            raise Failed(f"the server sent {len(self.pending)} bytes, none of "
+                         f"them {awaited}")
+
     def receive(self, size, awaited=None):
         """Exactly *size* bytes."""
+        deadline = time.monotonic() + self.timeout
         while len(self.pending) < size:
-            self._fill(awaited or f"{size} bytes")
+            self._fill(awaited or f"{size} bytes", deadline)
         data = bytes(self.pending[:size])
         del self.pending[:size]
         return data
 
-    def receive_until(self, found, awaited):
+    def receive_until(self, found, awaited, within=None):
         """Read until ``found(pending)`` returns an end position; take up to it.
 
-        *found* returns None while what it looks for has not arrived.
+        *found* returns None while what it looks for has not arrived.  The
+        wait lasts at most *within* seconds (the timeout by default).
         """
+        deadline = time.monotonic() + (self.timeout if within is None else within)
         while True:
             end = found(self.pending)
             if end is not None:
                 data = bytes(self.pending[:end])
                 del self.pending[:end]
                 return data
-            self._fill(awaited)
+            self._too_much(awaited)
+            self._fill(awaited, deadline)
 
-    def expect_match(self, pattern, awaited):
+    def expect_match(self, pattern, awaited, within=None):
         """Read until *pattern* (a compiled bytes regex) is found in what
         arrived; take everything up to the end of the match."""
         def found(pending):
             match = pattern.search(pending)
             return match.end() if match else None
-        return self.receive_until(found, awaited)
+        return self.receive_until(found, awaited, within)
 
     def expect_match_nudging(self, pattern, awaited, nudge, every=NUDGE_EVERY):
         """``expect_match()``, calling ``nudge()`` each time *every* seconds
@@ -246,17 +287,13 @@ class Conversation:
         again until it is heard.
         """
         deadline = time.monotonic() + self.timeout
-        self.sock.settimeout(every)
-        try:
-            while True:
-                try:
-                    return self.expect_match(pattern, awaited)
-                except NoAnswer:
-                    if time.monotonic() >= deadline:
-                        raise self._no_answer(awaited) from None
-                    nudge()
-        finally:
-            self.sock.settimeout(self.timeout)
+        while True:
+            try:
+                return self.expect_match(pattern, awaited, within=every)
+            except NoAnswer:
+                if time.monotonic() >= deadline:
+                    raise self._no_answer(awaited) from None
+                nudge()
 
     def expect(self, expected, awaited=None):
         """Read as many bytes as *expected* has; fail unless they are equal."""
@@ -269,9 +306,11 @@ class Conversation:
 
     def expect_close(self, awaited="the server to close the connection"):
         """Wait for the server to close; what arrives first is returned."""
+        deadline = time.monotonic() + self.timeout
         try:
             while True:
-                self._fill(awaited)
+                self._too_much(awaited)
+                self._fill(awaited, deadline)
         except Closed:
             if not self.closed_by_server:
                 raise

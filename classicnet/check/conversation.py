@@ -1,4 +1,4 @@
-"""A conversation with a server under test: every wait bounded, every byte kept.
+"""A conversation with a server under test: every wait bounded, every byte counted.
 
 A check talks to a server nobody here wrote, which may answer wrongly,
 slowly, never, or die.  So each ``Conversation`` has three habits:
@@ -7,9 +7,9 @@ slowly, never, or die.  So each ``Conversation`` has three habits:
   within the probe's timeout ends the check with ``NoAnswer`` ("no answer
   within 5 s"), never a hang, even if the server keeps talking; the run
   goes on to the next check.
-* **Everything is kept.**  The bytes sent and received are recorded, so
-  a failed check can say what was sent and what came back without each
-  check writing that sentence itself.
+* **Everything is counted.**  The bytes sent and received are tallied
+  (how many, and the first few), so a failed check can say what was sent
+  and what came back without each check writing that sentence itself.
 * **It connects through an ``Endpoint``.**  ``Probe.connect()`` asks
   ``endpoint.connect()`` for the socket, so a new transport (TLS, a Unix
   socket) needs no change here or in the protocol modules.

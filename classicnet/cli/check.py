@@ -18,6 +18,11 @@ __all__ = ["run"]
 
 DEFAULT_TIMEOUT = 5.0
 
+DESCRIPTION = """\
+Check a running server, whoever wrote it, against what PROTOCOL promises:
+one line per check (PASS or FAIL, what was sent, what came back, and for
+a failure the lesson that explains it), then a summary."""
+
 EPILOG = """\
 Every wait is bounded by --timeout: a server that does not answer fails
 that check ("no answer within 5 s") and the run goes on.  Traffic goes
@@ -42,10 +47,7 @@ def run(argv):
 def check_parser(protocols):
     parser = argparse.ArgumentParser(
         prog=f"{PROG} check",
-        description="Check a running server, whoever wrote it, against what "
-                    "PROTOCOL promises: one line per check (PASS or FAIL, what was "
-                    "sent, what came back, and for a failure the lesson that "
-                    "explains it), then a summary.",
+        description=DESCRIPTION,
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("protocol", metavar="PROTOCOL", choices=list(protocols),
                         help=f"what the server speaks: {', '.join(protocols)}")

@@ -6,7 +6,8 @@ import json
 import pytest
 
 from classicnet.check import PROTOCOLS, check_server, checks_for
-from classicnet.check.conversation import Probe, describe
+from classicnet.check.conversation import describe
+from classicnet.check.probe import Probe
 from classicnet.endpoints import Endpoint
 from classicnet.testing import running_server
 

@@ -15,9 +15,10 @@ table, ``CHECKS``, of small functions (``report.Check``)::
     chat          members who hear each other, and a room that survives
 
 ``clients.py`` adds the checks every protocol shares (the next client, two
-clients at once, a client that vanishes), and ``conversation.py`` is the
-only place that talks to the server: through an ``endpoints.Endpoint``,
-with every wait bounded, keeping every byte for the report.  Traffic goes
+clients at once, a client that vanishes).  ``probe.py`` is the only place
+that connects to the server (through an ``endpoints.Endpoint``), and
+``conversation.py`` the only one that talks to it: every wait bounded,
+every byte counted for the report.  Traffic goes
 only to the address given.  A protocol module is imported only when its
 name is asked for.
 """

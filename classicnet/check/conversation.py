@@ -10,9 +10,9 @@ slowly, never, or die.  So each ``Conversation`` has three habits:
 * **Everything is counted.**  The bytes sent and received are tallied
   (how many, and the first few), so a failed check can say what was sent
   and what came back without each check writing that sentence itself.
-* **It connects through an ``Endpoint``.**  ``Probe.connect()`` asks
-  ``endpoint.connect()`` for the socket, so a new transport (TLS, a Unix
-  socket) needs no change here or in the protocol modules.
+* **It is given its socket.**  ``probe.Probe.connect()`` asks an
+  ``Endpoint`` for it, so a new transport (TLS, a Unix socket) needs no
+  change here or in the protocol modules.
 
 The errors, all ``Failed`` (the message is what the report shows)::
 
@@ -28,10 +28,8 @@ import threading
 import time
 from contextlib import contextmanager
 
-from ..endpoints import Endpoint
-
 __all__ = ["CannotConnect", "Closed", "Conversation", "Failed", "NoAnswer",
-           "Probe", "describe"]
+           "describe", "socket_errors"]
 
 # The pause between the pieces of a message sent in pieces: long enough
 # for the server to read each piece alone, so that the pieces really
@@ -87,50 +85,6 @@ def socket_errors(timed_out, failed):
         raise timed_out from None
     except OSError as error:
         raise failed(error.strerror or str(error)) from None
-
-
-class Probe:
-    """Where the server is and how long to wait: what every check is given.
-
-    ``connect()`` opens a ``Conversation``; the probe remembers each one,
-    so the report can show what every client of a check sent and received,
-    and ``close_all()`` closes whatever a failed check left open.
-    ``model_seen`` is set by the check that tells the models apart, which
-    fails a plain server when ``needs_concurrency`` is true.
-    """
-
-    def __init__(self, endpoint, timeout, needs_concurrency=False):
-        if not isinstance(endpoint, Endpoint):
-            raise TypeError(f"expected an Endpoint, not {endpoint!r}")
-        self.endpoint = endpoint
-        self.timeout = timeout
-        self.conversations = []
-        self.needs_concurrency = needs_concurrency
-        self.model_seen = None
-
-    def connect(self):
-        """A new ``Conversation`` with the server (a new client)."""
-        where = f"cannot connect to {self.endpoint}"
-        with socket_errors(CannotConnect(f"{where}: no answer within {self.timeout:g} s"),
-                           lambda reason: CannotConnect(f"{where}: {reason}")):
-            sock, _ = self.endpoint.connect(self.timeout)
-        conversation = Conversation(sock, self.timeout)
-        self.conversations.append(conversation)
-        return conversation
-
-    def close_all(self):
-        for conversation in self.conversations:
-            conversation.close()
-
-    def transcript(self):
-        """What each client sent and received, in one line."""
-        parts = []
-        many = len(self.conversations) > 1
-        for number, conversation in enumerate(self.conversations, 1):
-            who = f"client {number} " if many else ""
-            parts.append(f"{who}sent {describe(conversation.sent)}, "
-                         f"received {describe(conversation.received)}")
-        return "; ".join(parts) or "no connection was made"
 
 
 class Tally:

@@ -26,7 +26,8 @@ report is one line per check, then the summary::
 import json
 from collections import namedtuple
 
-from .conversation import CannotConnect, Failed, Probe
+from .conversation import CannotConnect, Failed
+from .probe import Probe
 
 __all__ = ["Check", "Report", "Result", "run_checks"]
 

@@ -15,10 +15,10 @@ passes when its function returns, and fails when it raises ``Failed``
 (or the connection breaks).  Either way the next check runs.  The
 report is one line per check, then the summary::
 
-    PASS  one byte: sent 'a', received 'a'
+    PASS  one byte: sent b'a', received b'a'
     FAIL  1 MiB at once: sent 1048576 bytes ..., received 1024 bytes ...: the
-          server closed the connection ...; lesson: ... (docs/protocol.md ...)
-    9 of 12 checks passed; model seen: plain
+          connection failed ...; lesson: recv(1024) returns ... (see ...)
+    9 of 11 checks passed; model seen: concurrent
 
 (each on one line), or with ``--json`` one object holding the same.
 """

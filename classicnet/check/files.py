@@ -23,6 +23,7 @@ import secrets
 import struct
 
 from .. import framing
+from ..fields import size_field
 from .clients import Exchange, client_checks
 from .conversation import Failed
 from .report import Check
@@ -50,9 +51,9 @@ def message(header, body=b"", order="!I"):
     return struct.pack(order, len(data)) + data + body
 
 
-def put_message(name, body, **extra):
+def put_message(name, body):
     return message({"op": "put", "name": name, "size": len(body),
-                    "sha256": hashlib.sha256(body).hexdigest(), **extra}, body)
+                    "sha256": hashlib.sha256(body).hexdigest()}, body)
 
 
 def answer(conversation):
@@ -87,13 +88,17 @@ def got_back(conversation, name, body):
     """Get *name*; it must be exactly *body*."""
     conversation.send(message({"op": "get", "name": name}))
     header = accepted(conversation, f"get {name!r}")
-    size = header.get("size")
-    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-        raise Failed(f"the answer to get has no size: {header}")
+    try:
+        size = size_field(header)
+    except framing.BadHeader as error:
+        raise Failed(f"the answer to get {name!r} is wrong: {error}") from None
+    if size != len(body):
+        raise Failed(f"get {name!r} announced {size} bytes, but {len(body)} were "
+                     "put (a cut or overlong upload)")
     data = conversation.receive(size, f"the {size} bytes of {name!r}")
     if data != body:
         raise Failed(f"get {name!r} returned {size} bytes that differ from the "
-                     f"{len(body)} bytes put (a cut or shifted upload)")
+                     "bytes put (a shifted upload)")
 
 
 def names_listed(conversation):

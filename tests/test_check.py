@@ -6,7 +6,7 @@ import json
 import pytest
 
 from classicnet.check import PROTOCOLS, check_server, checks_for
-from classicnet.check.conversation import describe
+from classicnet.check.conversation import Failed, describe, require_same
 from classicnet.check.probe import Probe
 from classicnet.endpoints import Endpoint
 from classicnet.testing import running_server
@@ -151,3 +151,18 @@ def unused_port():
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def test_bytes_that_differ_are_shown_with_where_they_part():
+    require_same(b"abc", b"abc")
+    with pytest.raises(Failed, match=r"expected b'abcd' back, received b'abXd' "
+                                     r"\(they differ from byte 2 on\)"):
+        require_same(b"abcd", b"abXd")
+
+
+def test_a_wrong_answer_to_1_mib_fails_at_once_saying_where(cli):
+    server = cli("upper", "--threading")
+    report = check_server("echo", Endpoint("tcp", server.address), TIMEOUT)
+    one_mebibyte = next(result for result in report.results
+                        if result.check.name == "1 MiB at once")
+    assert one_mebibyte.detail.endswith("(they differ from byte 10 on)")

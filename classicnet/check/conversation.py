@@ -29,7 +29,7 @@ import time
 from contextlib import contextmanager
 
 __all__ = ["CannotConnect", "Closed", "Conversation", "Failed", "NoAnswer",
-           "describe", "socket_errors"]
+           "describe", "require_same", "socket_errors"]
 
 # The pause between the pieces of a message sent in pieces: long enough
 # for the server to read each piece alone, so that the pieces really
@@ -73,6 +73,15 @@ def describe(data, limit=40):
     if len(data) <= limit:
         return shown
     return f"{len(data)} bytes {shown}..."
+
+
+def require_same(expected, data):
+    """``Failed``, saying where they part, unless *data* is *expected*."""
+    if data != expected:
+        at = next((i for i, (a, b) in enumerate(zip(data, expected)) if a != b),
+                  min(len(data), len(expected)))
+        raise Failed(f"expected {describe(expected)} back, received "
+                     f"{describe(data)} (they differ from byte {at} on)")
 
 
 @contextmanager
@@ -252,10 +261,7 @@ class Conversation:
     def expect(self, expected, awaited=None):
         """Read as many bytes as *expected* has; fail unless they are equal."""
         data = self.receive(len(expected), awaited or f"{describe(expected)} back")
-        if data != expected:
-            at = next(i for i, (a, b) in enumerate(zip(data, expected)) if a != b)
-            raise Failed(f"expected {describe(expected)} back, received "
-                         f"{describe(data)} (they differ from byte {at} on)")
+        require_same(expected, data)
         return data
 
     def expect_close(self, awaited="the server to close the connection"):

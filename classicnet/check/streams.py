@@ -15,6 +15,7 @@ way: with exactly the transformed bytes, in order.
 from functools import partial
 
 from .clients import Exchange, client_checks
+from .conversation import require_same
 from .report import Check
 
 __all__ = ["stream_checks"]
@@ -37,9 +38,7 @@ def answers(probe, transform, data):
 def one_mebibyte(probe, transform):
     conversation = probe.connect()
     expected = transform(ONE_MEBIBYTE)
-    answer = conversation.send_while_reading(ONE_MEBIBYTE, len(expected))
-    if answer != expected:
-        conversation.expect(expected)      # says where they differ
+    require_same(expected, conversation.send_while_reading(ONE_MEBIBYTE, len(expected)))
 
 
 def in_pieces(probe, transform):

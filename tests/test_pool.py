@@ -101,7 +101,7 @@ def test_a_server_closed_before_any_client_has_no_workers():
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"pool_size": 0}, "pool_size must be a whole number of at least 1, not 0"),
+    ({"pool_size": 0}, "pool_size must be a whole number from 1 to 1000, not 0"),
     ({"pool_size": True}, "not True"),
     ({"pool_size": 2.5}, "not 2.5"),
 ])
@@ -146,7 +146,7 @@ def test_the_pool_flag_picks_the_model_and_its_size(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--pool", "0"], "--pool: must be a whole number of at least 1, not '0'"),
+    (["--pool", "0"], "--pool: must be a whole number from 1 to 1000, not '0'"),
     (["--pool", "2", "--threading"], "not allowed with argument"),
     (["--max-children", "2"], "max_children is a setting of the forking model"),
     (["--max-children", "x"], "not 'x'"),

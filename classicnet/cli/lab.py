@@ -6,7 +6,7 @@ import sys
 
 from .. import servers
 from ..errors import UsageError
-from .arguments import comma_list, count, positive_seconds
+from .arguments import comma_list, count, milliseconds, positive_seconds, workers
 from .messages import PROG, fail
 
 __all__ = ["run"]
@@ -24,27 +24,27 @@ def lab_parser(lab):
     parser.add_argument("--workload", choices=lab.WORKLOADS, default="echo",
                         help="what every request costs the server (default: echo)")
     parser.add_argument("--clients", type=comma_list(count), default=[1, 10, 100],
-                        metavar="N,N,...", help="numbers of clients at once "
+                        metavar="N,N,...", help="numbers of clients at once, each 1 to 1000000 "
                         "(default: 1,10,100)")
     parser.add_argument("--models", type=comma_list(str, models),
                         default=["plain", "threading", "forking", "pool"],
                         metavar="M,M,...", help=f"models to compare, from: "
                         f"{', '.join(models)} (default: plain,threading,forking,pool)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
-                        help="seconds of load per model and number of clients "
+                        help="seconds of load per model and number of clients, up to 86400 "
                              "(default: %(default)s)")
-    parser.add_argument("--delay", type=float, metavar="MS",
-                        help="slow: milliseconds each answer waits (default: 10)")
-    parser.add_argument("--cost", type=float, metavar="MS",
-                        help="work: milliseconds of CPU per answer (default: 5)")
+    parser.add_argument("--delay", type=milliseconds, metavar="MS",
+                        help="slow: milliseconds each answer waits, 0 to 60000 (default: 10)")
+    parser.add_argument("--cost", type=milliseconds, metavar="MS",
+                        help="work: milliseconds of CPU per answer, 0 to 60000 (default: 5)")
     parser.add_argument("--requests", type=count, metavar="N",
-                        help="requests per connection (default: the workload's)")
-    parser.add_argument("--pool", type=count, default=4, metavar="N",
-                        help="worker threads of the pool model (default: %(default)s)")
-    parser.add_argument("--max-children", type=count, metavar="N",
-                        help="processes at once for forking (default: socketserver's 40)")
-    parser.add_argument("--processes", type=count, metavar="N",
-                        help="load generator processes (default: one per core)")
+                        help="requests per connection, 1 to 1000000 (default: the workload's)")
+    parser.add_argument("--pool", type=workers, default=4, metavar="N",
+                        help="worker threads of the pool model, 1 to 1000 (default: %(default)s)")
+    parser.add_argument("--max-children", type=workers, metavar="N",
+                        help="processes at once for forking, 1 to 1000 (default: socketserver's 40)")
+    parser.add_argument("--processes", type=workers, metavar="N",
+                        help="load generator processes, 1 to 1000 (default: one per core)")
     parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
                         help="skip measuring the load generator against the "
                              "asyncio reference")

@@ -45,6 +45,7 @@ import os
 import socketserver
 import sys
 
+from .. import quantities
 from ..errors import UsageError
 from .datagrams import UDPServer
 from .pool import ThreadPoolMixIn
@@ -106,11 +107,18 @@ if hasattr(os, "fork"):
 
 # The server-level settings: build_server() accepts them beside a handler's
 # options and stores each as an attribute of the server.  Their defaults are
-# the class attributes of the same names; 0 means "no limit".
-SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
+# the class attributes of the same names; 0 means "no limit".  Each is read
+# by the quantity of classicnet.quantities that its flag uses, so Python
+# callers meet the same ranges as the command line.
+SETTINGS = {
+    "idle_timeout": quantities.timeout,
+    "max_connections": quantities.limit,
+    "max_per_client": quantities.limit,
+    "udp_rate": quantities.limit,
+}
 
 # Settings of a model rather than of every server: the attribute, and the
-# model that has it.  Both are counts of at least 1.
+# model that has it.  Both are counts of workers.
 MODEL_SETTINGS = {
     "pool_size": "pool",          # worker threads (ThreadPoolMixIn)
     "max_children": "forking",    # processes at once (socketserver.ForkingMixIn)
@@ -140,7 +148,7 @@ def configure_server(server, settings):
     (``{"max_connections": 50}``), which every model has, and a model's own
     settings of ``MODEL_SETTINGS`` (``{"pool_size": 4}``).
 
-    Raises UsageError for a setting of another model or a count below 1.
+    Raises UsageError for a setting of another model or a value out of range.
     """
     for name, value in settings.items():
         if name in MODEL_SETTINGS:
@@ -148,10 +156,14 @@ def configure_server(server, settings):
             if owner != server.model:
                 raise UsageError(f"{name} is a setting of the {owner} model, "
                                  f"not of {server.model}")
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise UsageError(f"{name} must be a whole number of at least 1, "
-                                 f"not {value!r}")
-        elif name not in SETTINGS:
+            read = quantities.workers
+        elif name in SETTINGS:
+            read = SETTINGS[name]
+        else:
             raise UsageError(f"{name} is not a server setting; choose from: "
                              f"{', '.join((*SETTINGS, *MODEL_SETTINGS))}")
+        try:
+            value = read(value)
+        except ValueError as error:
+            raise UsageError(f"{name} {error}") from None
         setattr(server, name, value)

@@ -61,7 +61,10 @@ def set_idle_timeout(connection, seconds):
         connection.settimeout(seconds)
         return
     whole = int(seconds)
-    timeval = struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
+    micro = int((seconds - whole) * 1_000_000)
+    if not whole and not micro:
+        micro = 1           # a timeval of zero would mean no timeout at all
+    timeval = struct.pack("@ll", whole, micro)
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 

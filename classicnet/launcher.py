@@ -38,7 +38,7 @@ import threading
 import time
 from contextlib import contextmanager
 
-from . import contract, registry, servers
+from . import contract, loading, registry, servers
 from .endpoints import server_endpoint
 from .errors import UsageError
 
@@ -113,11 +113,22 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     try:
         server.handler_name, server.options = name, values
         servers.configure_server(server, server_settings)
-        contract.prepare(handler_class, server)
+        _prepare(handler_class, server)
     except BaseException:
         server.server_close()
         raise
     return server
+
+
+def _prepare(handler_class, server):
+    """Run the handler's ``prepare_server``; a student's code that fails
+    there is shown as a loading failure is, with the student's frames only."""
+    try:
+        contract.prepare(handler_class, server)
+    except (UsageError, OSError):
+        raise
+    except (Exception, KeyboardInterrupt) as error:
+        raise loading.students_error(error) from None
 
 
 def describe(server):

@@ -46,7 +46,7 @@ def main(argv=None):
         return fail(error, 2)
     except loading.StudentCodeError as error:
         sys.stderr.write(error.report)
-        return 1
+        return error.status
     except BrokenPipeError:
         # The reader went away (``classicnet list | head -1``): say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -24,11 +24,26 @@ one that receives signals, does the stopping:
    keep a server alive);
 4. ``server_close()``: close the listening socket.
 
-The main thread never runs Python signal handlers: SIGINT and SIGTERM are
+The main thread never runs Python signal handlers: the stop signals are
 blocked and collected with ``signal.sigwait()``.  An exception raised from a
 signal handler could otherwise surface anywhere, even inside
 ``Thread.start()``, and be lost.  A second signal during the grace period
 cuts the remaining clients at once.
+
+The stop signals, and the exit status each ends the command with::
+
+    signal    sent by                          exit status
+    -------   ------------------------------   -----------------------------
+    SIGINT    Ctrl-C                           0: a stop that was asked for
+    SIGTERM   kill, a service manager          0
+    SIGHUP    the terminal closing, kill -HUP  129 (128 + 1), as a shell says
+    SIGQUIT   Ctrl-\\                           131 (128 + 3)
+
+Each of them stops the server the same clean way (children ended, the
+socket closed, temporary files removed); the status tells a script which
+one it was.  Left to their defaults, SIGHUP would kill a forking server's
+parent and leave its children serving, and SIGQUIT would dump core.  A
+server started with ``nohup`` (SIGHUP ignored) keeps ignoring hangups.
 """
 
 import logging
@@ -36,6 +51,7 @@ import signal
 import socketserver
 import threading
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 
 from . import contract, loading, registry, servers
@@ -43,9 +59,9 @@ from .endpoints import server_endpoint
 from .errors import UsageError
 
 __all__ = [
-    "DEFAULT_GRACE", "DEFAULT_HOST", "DEFAULT_PORT", "build_server",
-    "describe", "resolve_handler", "running", "serve_until_signalled",
-    "start", "stop",
+    "DEFAULT_GRACE", "DEFAULT_HOST", "DEFAULT_PORT", "STOP_SIGNALS", "Stopped",
+    "build_server", "describe", "exit_status", "resolve_handler", "running",
+    "serve_until_signalled", "start", "stop",
 ]
 
 log = logging.getLogger("classicnet")
@@ -189,28 +205,45 @@ def running(server, grace=0.0):
         stop(server, thread, grace)
 
 
+# The signals that stop a server (the table above); Windows has only SIGINT
+# and SIGTERM.
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+if hasattr(signal, "SIGHUP"):
+    STOP_SIGNALS |= {signal.SIGHUP, signal.SIGQUIT}
+
+# How a stop ended: clients that finished within the grace, clients cut
+# off, and the signal that asked for it.
+Stopped = namedtuple("Stopped", "finished cut signal")
+
+
+def exit_status(signum):
+    """The command's exit status after *signum* stopped it (the table above)."""
+    return 0 if signum in (signal.SIGINT, signal.SIGTERM) else 128 + signum
 
 
 def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
-    """Serve until SIGINT (Ctrl-C) or SIGTERM, then stop gracefully.
+    """Serve until a stop signal (Ctrl-C, SIGTERM, SIGHUP, SIGQUIT), then
+    stop gracefully.
 
     *ready*, if given, is called once the server is serving and a stop
     signal can no longer be missed: the moment to announce the server.
-    Call it from the main thread.  Returns ``(finished, cut)`` as ``stop()`` does.
+    Call it from the main thread.  Returns ``Stopped(finished, cut, signal)``.
     """
     if not hasattr(signal, "pthread_sigmask"):
         return _serve_until_interrupted(server, grace, ready)
-    with _signals_held(STOP_SIGNALS):
+    signals = {signum for signum in STOP_SIGNALS
+               if signal.getsignal(signum) is not signal.SIG_IGN
+               or signum == signal.SIGINT}     # nohup: hangups stay ignored
+    with _signals_held(signals):
         thread = start(server)      # inherits the held signals
         if ready is not None:
             ready()
-        signum = signal.sigwait(STOP_SIGNALS)
+        signum = signal.sigwait(signals)
         log.info("%s received: stopping (grace %.1f s)",
                  signal.Signals(signum).name, grace)
-        finished, cut = _stop_unless_hurried(server, thread, grace)
+        finished, cut = _stop_unless_hurried(server, thread, grace, signals)
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
-    return finished, cut
+    return Stopped(finished, cut, signal.Signals(signum))
 
 
 @contextmanager
@@ -233,7 +266,7 @@ def _signals_held(signals):
         signal.pthread_sigmask(signal.SIG_UNBLOCK, signals)
 
 
-def _stop_unless_hurried(server, thread, grace):
+def _stop_unless_hurried(server, thread, grace, signals):
     """Run stop() in a helper thread; a second signal meanwhile cuts every client."""
     outcome = []
     stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, grace)),
@@ -241,7 +274,7 @@ def _stop_unless_hurried(server, thread, grace):
     stopper.start()
     cut_early = 0
     while stopper.is_alive():
-        if signal.sigtimedwait(STOP_SIGNALS, 0.1):
+        if signal.sigtimedwait(signals, 0.1):
             log.info("second signal: cutting every client now")
             cut_early += server.cut_clients()
     finished, cut = outcome[0]
@@ -258,4 +291,4 @@ def _serve_until_interrupted(server, grace, ready):
             thread.join(0.5)
     except KeyboardInterrupt:
         pass
-    return stop(server, thread, grace)
+    return Stopped(*stop(server, thread, grace), signal.SIGINT)

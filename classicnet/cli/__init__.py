@@ -18,7 +18,8 @@ every client, and every module imported makes that copy dearer.
 
 ``main()`` is two named steps, ``choose_command()`` and running it, inside
 the one place that turns errors into exit statuses: 0 after a clean stop
-(Ctrl-C and SIGTERM included), 2 for a usage mistake (unknown handler, bad
+(Ctrl-C and SIGTERM included; 129 after SIGHUP, 131 after SIGQUIT, see
+``launcher``), 130 after a Ctrl-C while a student's file is imported, 2 for a usage mistake (unknown handler, bad
 flag or port, a transport or model that cannot be had), 1 for a runtime
 failure (port in use, permission denied).  Each error is one line on
 standard error, never a traceback.

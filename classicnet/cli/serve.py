@@ -32,8 +32,7 @@ def run(argv):
     configure_logging(args.verbose - args.quiet)
     server = build(args, options)
     listen_to(server, args)
-    serve(server, args)
-    return 0
+    return serve(server, args)
 
 
 def parse_server_args(argv):
@@ -105,10 +104,12 @@ def listen_to(server, args):
 
 
 def serve(server, args):
-    """Serve until a stop signal; announce the server once it is serving."""
+    """Serve until a stop signal; announce the server once it is serving.
+    Return the exit status the signal calls for (``launcher.exit_status``)."""
     def announce():
         print(launcher.describe(server), flush=True)
         for name, value in vars(server.options).items():
             print(f"  {name.replace('_', '-')}: {value}", flush=True)
 
-    launcher.serve_until_signalled(server, args.grace, ready=announce)
+    stopped = launcher.serve_until_signalled(server, args.grace, ready=announce)
+    return launcher.exit_status(stopped.signal)

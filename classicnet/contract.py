@@ -54,7 +54,8 @@ SERVER_FLAGS = {
     "--pool": "pool_size", "--max-children": "max_children",
     "--tcp": "transport", "--udp": "transport", "--host": "host", "--port": "port",
     "--grace": "grace", "--timeout": "idle_timeout",
-    "--max-connections": "max_connections", "--udp-rate": "udp_rate",
+    "--max-connections": "max_connections", "--max-per-client": "max_per_client",
+    "--udp-rate": "udp_rate",
     "-v": "verbose", "--verbose": "verbose", "-q": "quiet", "--quiet": "quiet",
     "--trace": "trace", "--events": "events", "--events-fd": "events_fd",
 }

@@ -132,6 +132,9 @@ def _log_limit(detail):
     if detail["limit"] == "max_connections":
         log.warning("refusing clients: %d connections at once (--max-connections)",
                     detail["value"])
+    elif detail["limit"] == "max_per_client":
+        log.warning("refusing clients: %d connections at once from one host "
+                    "(--max-per-client)", detail["value"])
     else:
         log.warning("dropping datagrams from %s: more than %d a second (--udp-rate)",
                     detail["host"], detail["value"])

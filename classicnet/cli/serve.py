@@ -67,7 +67,7 @@ def handler_entry(handler, parser):
 
 
 # The server-level settings, by their attribute names on the parsed arguments.
-SERVER_SETTINGS = ("idle_timeout", "max_connections", "udp_rate",
+SERVER_SETTINGS = ("idle_timeout", "max_connections", "max_per_client", "udp_rate",
                    "pool_size", "max_children")
 
 

@@ -117,6 +117,10 @@ LIMITS = {
     "--max-connections": (limit, DEFAULT_MAX_CONNECTIONS, "N",
                           "serve at most N connections at once; refuse more "
                           "with a one-line message; 0 to 1000000"),
+    "--max-per-client": (limit, None, "N",
+                         "let one host hold at most N of those connections; "
+                         "0 to 1000000 (default: half of what the model serves "
+                         "at once, and no limit for 127.0.0.1 and ::1)"),
     "--udp-rate": (limit, DEFAULT_UDP_RATE, "N",
                    "answer at most N datagrams a second from one host, "
                    "0 to 1000000"),
@@ -126,9 +130,9 @@ LIMITS = {
 def add_limit_flags(parser):
     limits = parser.add_argument_group("limits (0: no limit; see docs/security.md)")
     for flag, (read, default, metavar, description) in LIMITS.items():
+        shown = "" if default is None else " (default: %(default)s)"
         limits.add_argument(flag, dest=SERVER_FLAGS[flag], type=read, default=default,
-                            metavar=metavar,
-                            help=description + " (default: %(default)s)")
+                            metavar=metavar, help=description + shown)
 
 
 def add_log_flags(parser):

@@ -18,12 +18,12 @@ is ``SERVER_CLASSES``::
     model       what happens to each new client               cost
     ---------   -------------------------------------------   ------------------
     plain       served in the server's own thread; the        nothing, but one
-                others wait in the listen backlog             slow client blocks all
+                others wait, accepted by a doorman thread     slow client blocks all
     threading   a new thread (socketserver.ThreadingMixIn)    a thread per client;
                                                               the GIL shares one core
     forking     a new process (socketserver.ForkingMixIn),    a fork per client;
                 at most max_children at once, later ones      uses every core, shares
-                wait                                          no memory
+                wait, accepted                                no memory
     pool        one of pool_size threads started once         bounded threads; the
                 (ThreadPoolMixIn); later ones wait            GIL shares one core
 
@@ -34,6 +34,8 @@ One module per concern, each read on its own:
     datagrams.py   UDP: the rules no datagram handler can forget
     pool.py        the pool model (socketserver has none)
     forking.py     the forking model, stoppable (Unix only)
+    waiting.py     clients accepted while every slot is taken (plain, forking)
+    doorman.py     the plain model's second thread, accepting while it serves
 
 Threads are daemon threads and ``block_on_close`` is off: a client that
 never hangs up must not keep the server alive.  Stopping is the
@@ -48,6 +50,7 @@ import sys
 from .. import quantities
 from ..errors import UsageError
 from .datagrams import UDPServer
+from .doorman import DoormanMixIn
 from .pool import ThreadPoolMixIn
 from .streams import TCPServer
 
@@ -70,9 +73,14 @@ class ThreadingMixIn(socketserver.ThreadingMixIn):
     daemon_threads = True
     block_on_close = False
 
+    def served_at_once(self):
+        """A thread for every client: as many as max_connections lets in."""
+        return self.max_connections
+
 
 # The mix-in comes first, as in socketserver: its process_request()
 # replaces the plain one of the transport class.
+class PlainTCPServer(DoormanMixIn, TCPServer): pass
 class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
@@ -80,14 +88,14 @@ class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
 
 
 MODELS = {
-    "plain": "one client at a time; the others wait in the listen backlog",
+    "plain": "one client at a time; the others wait their turn",
     "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
     "forking": "a new process for each client (socketserver.ForkingMixIn)",
     "pool": "a fixed pool of threads that take turns (ThreadPoolMixIn)",
 }
 
 SERVER_CLASSES = {
-    ("plain", "tcp"): TCPServer,
+    ("plain", "tcp"): PlainTCPServer,
     ("plain", "udp"): UDPServer,
     ("threading", "tcp"): ThreadingTCPServer,
     ("threading", "udp"): ThreadingUDPServer,

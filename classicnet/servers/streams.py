@@ -20,7 +20,17 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
   arriving when N connections are being served is *refused*, not kept
   waiting: it reads one line, ``classicnet: too many connections ...``,
   and the connection is closed.  So the server stays responsive and the
-  student knows why.
+  student knows why.  The clients counted are those being served and those
+  waiting for a free thread, child or turn (``waiting``), under every model.
+* ``max_per_client`` (``--max-per-client N``): one host may hold at most N
+  of those connections, so that one machine cannot take every slot; the
+  next is refused with the same kind of line.  By default (``None``) a host
+  may hold half of what the model serves at once (threading:
+  max_connections; forking: max_children; pool: pool_size; plain: 1), and
+  a client on this machine (127.0.0.1, ::1) is not limited: the lab, the
+  tests and a teacher's own clients all come from there, and whoever can
+  connect from the machine itself can stop the server anyway.  An explicit
+  N applies to every host, this machine included; 0 lifts the limit.
 * the set of open connections, so that stopping can be graceful: the
   launcher waits for them (``wait_for_clients()``), then shuts down those
   still open (``cut_clients()``).  ``get_request()`` adds to the set and
@@ -28,6 +38,7 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
   is always complete.
 """
 
+import ipaddress
 import socket
 import socketserver
 import struct
@@ -39,13 +50,29 @@ from ..contract import idle_timeout_of
 from .classroom import ClassroomServer
 
 __all__ = ["DEFAULT_IDLE_TIMEOUT", "DEFAULT_MAX_CONNECTIONS", "REFUSAL",
-           "TCPServer", "set_idle_timeout"]
+           "REFUSAL_PER_CLIENT", "TCPServer", "host_of", "is_loopback",
+           "set_idle_timeout"]
 
 DEFAULT_IDLE_TIMEOUT = 30.0
 DEFAULT_MAX_CONNECTIONS = 500
 
 # What a client refused by max_connections reads before the connection closes.
 REFUSAL = "classicnet: too many connections (at most {}); try again later\n"
+REFUSAL_PER_CLIENT = ("classicnet: too many connections from your address "
+                      "(at most {}); try again later\n")
+
+
+def host_of(client_address):
+    """The host part of a client's address (a Unix socket's peer: itself)."""
+    return client_address[0] if isinstance(client_address, tuple) else client_address
+
+
+def is_loopback(host):
+    """True for an address of this machine's loopback interface."""
+    try:
+        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+    except (AttributeError, ValueError):
+        return not host             # a Unix socket: this machine too
 
 
 def set_idle_timeout(connection, seconds):
@@ -82,9 +109,11 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
     request_queue_size = socket.SOMAXCONN
     idle_timeout = DEFAULT_IDLE_TIMEOUT
     max_connections = DEFAULT_MAX_CONNECTIONS
+    max_per_client = None
 
     def __init__(self, server_address, RequestHandlerClass, bind_and_activate=True):
         self.open_connections = set()
+        self.connection_hosts = {}
         self.connections_changed = threading.Condition()
         self.refusing = False
         super().__init__(server_address, RequestHandlerClass, bind_and_activate)
@@ -96,18 +125,40 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
             set_idle_timeout(connection, seconds)
         with self.connections_changed:
             self.open_connections.add(connection)
+            self.connection_hosts[connection] = host_of(client_address)
         if self.events.routine:
             self.events.emit("accepted", client_address)
         return connection, client_address
 
     def verify_request(self, request, client_address):
         """Refuse the client, with one line saying why, when it would be one
-        connection more than ``max_connections``."""
+        connection more than ``max_connections``, or than its host may hold."""
         if self.too_many_connections():
             self.refuse(request, client_address)
             return False
+        per_client = self.per_client_limit(host_of(client_address))
+        if per_client and self.connections_from(host_of(client_address)) > per_client:
+            self.refuse(request, client_address, per_client)
+            return False
         self.refusing = False
         return super().verify_request(request, client_address)
+
+    def served_at_once(self):
+        """How many clients the model serves at once: one, for plain."""
+        return 1
+
+    def per_client_limit(self, host):
+        """The most connections *host* may hold (0: no limit); see above."""
+        if self.max_per_client is not None:
+            return self.max_per_client
+        if is_loopback(host) or not self.served_at_once():
+            return 0
+        return max(1, self.served_at_once() // 2)
+
+    def connections_from(self, host):
+        """How many open connections come from *host*, the new one included."""
+        with self.connections_changed:
+            return sum(1 for other in self.connection_hosts.values() if other == host)
 
     def too_many_connections(self):
         """True when the client just accepted is one more than ``max_connections``."""
@@ -119,21 +170,26 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
         with self.connections_changed:
             return len(self.open_connections)
 
-    def refuse(self, request, client_address):
-        """Tell a client it was turned away; socketserver then closes it."""
+    def refuse(self, request, client_address, per_client=None):
+        """Tell a client it was turned away; socketserver then closes it.
+        *per_client* is the limit of its host, when that is what it passed."""
+        limit, value = "max_connections", self.max_connections
+        if per_client is not None:
+            limit, value = "max_per_client", per_client
         if not self.refusing:
-            self.events.emit("limit", limit="max_connections",
-                             value=self.max_connections)
+            self.events.emit("limit", limit=limit, value=value)
             self.refusing = True
         self.events.emit("refused", client_address, reason="too many connections")
+        line = REFUSAL if per_client is None else REFUSAL_PER_CLIENT
         try:
-            request.send(REFUSAL.format(self.max_connections).encode("ascii"))
+            request.send(line.format(value).encode("ascii"))
         except OSError:
             pass  # the client has gone already; closing is all that is left
 
     def close_request(self, request):
         with self.connections_changed:
             self.open_connections.discard(request)
+            self.connection_hosts.pop(request, None)
             if not self.open_connections:       # what wait_for_clients() waits for
                 self.connections_changed.notify_all()
         super().close_request(request)

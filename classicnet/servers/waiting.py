@@ -37,7 +37,8 @@ class WaitingRoomMixIn:
         return dismissed
 
     def cut_clients(self):
-        return super().cut_clients() + self.dismiss_waiting()
+        dismissed = self.dismiss_waiting()      # first: then they are not open
+        return dismissed + super().cut_clients()
 
     def server_close(self):
         super().server_close()

@@ -16,6 +16,8 @@ from classicnet.servers.streams import REFUSAL, REFUSAL_PER_CLIENT
 from conftest import MODELS, TIMEOUT, without_coverage
 from resources import connect, greeted, greeted_eventually, read_until_closed
 
+EVERY_MODEL = MODELS + ["pool"]
+
 
 def echoed(client, data=b"ping"):
     client.sendall(data)
@@ -41,7 +43,7 @@ TWO_SLOTS = {
 }
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", EVERY_MODEL)
 def test_a_newcomer_past_the_limit_is_refused_in_one_line_under_every_model(cli, model):
     # Idle clients hold every slot; one more may wait; the next is refused.
     slots = 1 if model == "plain" else 2
@@ -72,7 +74,7 @@ def test_a_newcomer_past_the_limit_is_refused_in_one_line_under_every_model(cli,
     assert server.stop() == 0
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", EVERY_MODEL)
 def test_one_host_may_not_take_every_slot(cli, model):
     flags = [f"--{model}"] if model != "pool" else ["--pool", "4"]
     server = cli("hello", *flags, "--max-per-client", "1", "--timeout", "60",
@@ -147,7 +149,7 @@ def test_a_plain_server_serves_the_waiting_in_the_order_they_came():
 DEFAULT_SLOTS = {"plain": 1, "threading": 500, "pool": 8, "forking": 40}
 
 
-@pytest.mark.parametrize("model", MODELS)
+@pytest.mark.parametrize("model", EVERY_MODEL)
 def test_what_each_model_withstands(cli, model, record_property):
     slots = DEFAULT_SLOTS[model]
     flags = [f"--{model}"] if model != "pool" else ["--pool", "8"]

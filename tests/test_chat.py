@@ -65,7 +65,7 @@ class ChatClient:
 def room():
     """A chat server under --threading, and a way to add clients to it."""
     clients = []
-    with running_server("chat", model="threading", max_behind=8) as address:
+    with running_server("chat", model="threading", max_behind=8, max_rate=0) as address:
         def join(name=None, receive_buffer=None):
             client = ChatClient(address, receive_buffer)
             clients.append(client)

@@ -36,9 +36,21 @@ Theory of operation::
   thread of its own: broadcasting only drops lines into outboxes, which
   never waits.
 * A client whose outbox is full has fallen ``--max-behind`` lines behind.
-  It is disconnected and the room is told, as IRC servers do ("Max SendQ
+  That alone does not prove it has stopped reading: one member pasting 300
+  lines fills every outbox faster than any writer can empty it.  So the
+  speaker waits for room, up to ``PATIENCE`` seconds per line, without the
+  lock: a listener that reads drains its outbox meanwhile, and the speaker
+  is slowed to the pace of its listeners (TCP then slows the speaker's
+  client too).  Only a listener whose outbox stays full that long is
+  disconnected, and the room is told, as IRC servers do ("Max SendQ
   exceeded").  Silently dropping its lines instead would leave it a
   conversation full of holes and no way to know.
+* A speaker may also say at most ``--max-rate`` lines a second (after a
+  burst of as many): beyond that its handler waits before reading on.  A
+  flood from one member is slowed at its source, so it cannot crowd out
+  the others' lines either.  So the limits are two, as in IRC: per speaker
+  (rate) and per listener (backlog); a fast talker is slowed, never the
+  listeners cut.
 
 Why chat refuses ``--forking`` and ``--plain``.  With ``--forking`` each
 client is served by its own process, and processes share no memory: every
@@ -63,11 +75,12 @@ import re
 import socket
 import socketserver
 import threading
+import time
 
 from ..contract import Option
 from ..endpoints import format_address
 from ..errors import UsageError
-from ..quantities import count
+from ..quantities import count, limit
 from ..registry import register
 from ..text import printable
 
@@ -81,6 +94,10 @@ COMMANDS = "/nick NAME to choose a name, /who to see who is here, /quit to leave
 # How long a leaving client's writer may take to send its last lines
 # before its connection is cut.
 WRITER_LINGER = 1.0
+
+# How long a speaker waits for room in a listener's full outbox before the
+# listener counts as not reading, and is disconnected.
+PATIENCE = 2.0
 
 REFUSED_MODELS = {
     "forking": "chat cannot run with --forking: every client would get its own "
@@ -105,10 +122,12 @@ class Member:
         self.name = name
         self.outbox = queue.Queue(max_behind)
 
-    def deliver(self, line):
-        """Queue *line* for this client; False if its outbox is full.  Never waits."""
+    def deliver(self, line, patience=0):
+        """Queue *line* for this client; False if its outbox is full, and
+        stays full for *patience* seconds (by default: never waits)."""
         try:
-            self.outbox.put_nowait(line.encode("utf-8"))
+            self.outbox.put(line.encode("utf-8"), timeout=patience or None,
+                            block=bool(patience))
         except queue.Full:
             return False
         return True
@@ -200,14 +219,22 @@ class Room:
             return sorted(self.members)
 
     def broadcast(self, line, sender=None):
-        """Queue *line* for every member but *sender*; disconnect those too far behind.
+        """Queue *line* for every member but *sender*; disconnect those that
+        stay too far behind.
 
-        A member is taken out of the room in the same moment its outbox is
-        found full, so that it is announced once, with the reason.
+        Members with room get the line at once, under the lock.  For those
+        whose outbox is full, the caller waits (the lock released) up to
+        ``PATIENCE`` seconds each; a member still full then is taken out of
+        the room, once, and announced with the reason.
         """
         with self.lock:
-            too_slow = [member for member in self.members.values()
-                        if member is not sender and not member.deliver(line)]
+            full = [member for member in self.members.values()
+                    if member is not sender and not member.deliver(line)]
+        too_slow = [member for member in full
+                    if not member.deliver(line, patience=PATIENCE)]
+        with self.lock:
+            too_slow = [member for member in too_slow
+                        if self.members.get(member.name) is member]
             for member in too_slow:
                 del self.members[member.name]
         for member in too_slow:
@@ -215,6 +242,28 @@ class Room:
             reason = f"was disconnected: fell {self.max_behind} lines behind"
             log.info("%s %s", member.name, reason)
             self.broadcast(f"* {member.name} {reason}\n")
+
+
+class Pace:
+    """At most *rate* lines a second, after a burst of *rate* (a token
+    bucket); ``wait_for_turn()`` sleeps until the next line may go."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.tokens = float(rate)
+        self.last = time.monotonic()
+
+    def wait_for_turn(self):
+        if not self.rate:
+            return
+        now = time.monotonic()
+        self.tokens = min(self.rate, self.tokens + (now - self.last) * self.rate)
+        self.last = now
+        if self.tokens < 1:
+            time.sleep((1 - self.tokens) / self.rate)
+            self.last = time.monotonic()
+            self.tokens = 1
+        self.tokens -= 1
 
 
 @register("chat", "tcp")
@@ -227,8 +276,12 @@ class ChatHandler(socketserver.BaseRequestHandler):
     """
 
     options = (
-        Option("--max-behind", "lines a client may fall behind before it is "
-               "disconnected", count, 256, "LINES"),
+        Option("--max-behind", "lines a client may fall behind (and stay "
+               f"behind {PATIENCE:g} s) before it is disconnected; 1 to 1000000",
+               count, 256, "LINES"),
+        Option("--max-rate", "lines a second one member may say, after a burst "
+               "of as many; faster talkers are slowed; 0 to 1000000 (0: no limit)",
+               limit, 100, "LINES"),
     )
 
     # A member may listen for hours without a word, so the server's idle
@@ -245,6 +298,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
         server.shared.room = Room(server.options.max_behind)
 
     def setup(self):
+        self.pace = Pace(self.server.options.max_rate)
         self.room = self.server.shared.room
         self.member = self.room.join(self.request, format_address(self.client_address))
         self.writer = threading.Thread(target=self.member.send_queued, daemon=True,
@@ -273,6 +327,7 @@ class ChatHandler(socketserver.BaseRequestHandler):
             for line in chunk.splitlines():
                 text = printable(line.strip(), limit=MAX_MESSAGE)
                 if text:
+                    self.pace.wait_for_turn()
                     yield text
 
     def command(self, message):

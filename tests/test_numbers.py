@@ -34,6 +34,7 @@ NUMERIC_FLAGS = [
     ("echo", "--timeout", "--threading"),
     ("echo", "--grace", "--threading"),
     ("echo", "--max-connections", "--threading"),
+    ("echo", "--max-per-client", "--threading"),
     ("echo", "--udp-rate", "--threading"),
     ("echo", "--pool", None),
     ("echo", "--max-children", "--forking"),
@@ -41,6 +42,7 @@ NUMERIC_FLAGS = [
     ("slow", "--delay", "--threading"),
     ("work", "--cost", "--threading"),
     ("chat", "--max-behind", "--threading"),
+    ("chat", "--max-rate", "--threading"),
     ("files", "--max-size", "--threading"),
 ]
 

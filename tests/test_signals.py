@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from classicnet import launcher
-from conftest import MODELS
+from conftest import MODELS, TIMEOUT, classicnet_command
 from resources import children, process_exists, settles_to
 from test_uploads import BODY, left_in, start_upload, uploading
 
@@ -35,6 +35,18 @@ def test_hangup_and_quit_stop_every_model_cleanly(cli, model, name, status, tmp_
         assert settles_to(lambda: process_exists(pid), False) is False
     with pytest.raises(ConnectionRefusedError):         # the socket is closed
         socket.create_connection(address, timeout=2).close()
+
+
+def test_a_server_started_with_hangups_ignored_keeps_serving_after_one(cli):
+    # nohup python -m classicnet echo &   -- the terminal may close.
+    server = cli("echo", "--threading", command=[
+        "sh", "-c", 'trap "" HUP; exec "$0" "$@"', *classicnet_command()])
+    server.send_signal(signal.SIGHUP)
+    with socket.create_connection(server.address, timeout=TIMEOUT) as client:
+        client.sendall(b"still here")
+        assert client.recv(100) == b"still here"
+    server.send_signal(signal.SIGTERM)
+    assert server.wait() == 0
 
 
 @pytest.mark.parametrize("signum, status", [

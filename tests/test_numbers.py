@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from classicnet import cli, launcher, quantities
 from classicnet.cli.serve import build, parse_server_args
 from classicnet.errors import UsageError
-from conftest import TIMEOUT, classicnet_command, classicnet_env
+from conftest import TIMEOUT, classicnet_command, classicnet_env, run_cli
 from resources import connect
 
 EXAMPLES = int(os.environ.get("CLASSICNET_FUZZ_EXAMPLES", "40"))
@@ -135,6 +135,15 @@ def test_the_help_gives_every_number_its_range():
                  "--max-children", "--pool"):
         described = " ".join(text.split(flag, 1)[1].split("\n  --", 1)[0].split())
         assert " to " in described, flag
+
+
+@pytest.mark.parametrize("path", ["", "/nonexistent/events.jsonl", "/"])
+def test_an_events_file_that_cannot_be_written_is_one_line_and_exit_2(path):
+    result = run_cli("echo", "--port", "0", "--events", path)
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        f"classicnet: --events {path!r}: cannot append to it "
+        f"({result.stderr.split('(', 1)[1].split(')')[0]})"]
 
 
 PREPARE_FAILS = '''\

@@ -92,7 +92,12 @@ def listen_to(server, args):
         trace.trace_server(server)
         logging.getLogger("classicnet.trace").setLevel(logging.INFO)
     if args.events is not None:
-        server.events.subscribe(JsonLines.to_file(args.events))
+        try:
+            server.events.subscribe(JsonLines.to_file(args.events))
+        except OSError as error:
+            server.server_close()
+            raise UsageError(f"--events {args.events!r}: cannot append to it "
+                             f"({error.strerror or error})") from None
     if args.events_fd is not None:
         try:
             os.fstat(args.events_fd)

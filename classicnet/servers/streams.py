@@ -68,11 +68,14 @@ def host_of(client_address):
 
 
 def is_loopback(host):
-    """True for an address of this machine's loopback interface."""
+    """True for an address of this machine's loopback interface (an IPv4
+    client of an IPv6 server too: ::ffff:127.0.0.1)."""
     try:
-        return ipaddress.ip_address(host.split("%")[0]).is_loopback
+        address = ipaddress.ip_address(host.split("%")[0])
     except (AttributeError, ValueError):
         return not host             # a Unix socket: this machine too
+    return address.is_loopback or bool(getattr(address, "ipv4_mapped", None)
+                                       and address.ipv4_mapped.is_loopback)
 
 
 def set_idle_timeout(connection, seconds):

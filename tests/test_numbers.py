@@ -70,12 +70,15 @@ def outcome(argv):
 
 
 def assert_serves(server, args):
-    """The server accepts a client and, for echo, answers it."""
+    """The server accepts a client and, for echo, answers it.  With a timeout
+    under a second, the server may rightly give up on a client slower than
+    that (this test, on a loaded machine): then the connection just ends."""
+    patient = not args.idle_timeout or args.idle_timeout >= 1
     with launcher.running(server, grace=0.0):
         with connect(server.server_address) as client:
             if args.handler == "echo":
                 client.sendall(b"ping")
-                assert client.recv(16) == b"ping"
+                assert client.recv(16) in ((b"ping",) if patient else (b"ping", b""))
 
 
 @pytest.mark.parametrize("handler, flag, model", NUMERIC_FLAGS)
@@ -90,7 +93,7 @@ def test_a_number_is_refused_in_one_line_or_the_server_serves(handler, flag, mod
     if flag == "--max-children" and not hasattr(os, "fork"):
         pytest.skip("no os.fork")
     with tempfile.TemporaryDirectory() as root:
-        argv = [handler, flag, value, "--port", "0", "-q"]
+        argv = [handler, f"{flag}={value}", "--port", "0", "-q"]
         argv += [model] if model else []
         argv += ["--root", root] if handler == "files" else []
         if flag == "--max-children":

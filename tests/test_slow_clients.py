@@ -90,7 +90,7 @@ def test_one_host_may_not_take_every_slot(cli, model):
 
 @pytest.mark.parametrize("model, host, expected", [
     ("threading", "192.0.2.7", 250), ("threading", "127.0.0.1", 0),
-    ("threading", "::1", 0), ("pool", "192.0.2.7", 4), ("plain", "192.0.2.7", 1),
+    ("threading", "::1", 0), ("pool", "192.0.2.7", 4), ("plain", "192.0.2.7", 0),
     ("plain", "127.0.0.2", 0), ("threading", "::ffff:127.0.0.1", 0),
     ("threading", "::ffff:192.0.2.7", 250), ("threading", "", 0),
 ] + ([("forking", "2001:db8::1", 20)] if "forking" in MODELS else []))

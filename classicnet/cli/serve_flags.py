@@ -120,7 +120,7 @@ LIMITS = {
     "--max-per-client": (limit, None, "N",
                          "let one host hold at most N of those connections; "
                          "0 to 1000000 (default: half of what the model serves "
-                         "at once, and no limit for 127.0.0.1 and ::1)"),
+                         "at once; no limit for 127.0.0.1, ::1 and --plain)"),
     "--udp-rate": (limit, DEFAULT_UDP_RATE, "N",
                    "answer at most N datagrams a second from one host, "
                    "0 to 1000000"),

@@ -26,8 +26,11 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
   of those connections, so that one machine cannot take every slot; the
   next is refused with the same kind of line.  By default (``None``) a host
   may hold half of what the model serves at once (threading:
-  max_connections; forking: max_children; pool: pool_size; plain: 1), and
-  a client on this machine (127.0.0.1, ::1) is not limited: the lab, the
+  max_connections; forking: max_children; pool: pool_size).  The plain
+  model has no such default: one client fills it whoever it is, and two
+  terminals on one laptop must see the second wait its turn, which is
+  plain's lesson.  A client on this machine (127.0.0.1, ::1) is not
+  limited by the default either: the lab, the
   tests and a teacher's own clients all come from there, and whoever can
   connect from the machine itself can stop the server anyway.  An explicit
   N applies to every host, this machine included; 0 lifts the limit.
@@ -154,9 +157,9 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
         """The most connections *host* may hold (0: no limit); see above."""
         if self.max_per_client is not None:
             return self.max_per_client
-        if is_loopback(host) or not self.served_at_once():
+        if is_loopback(host):
             return 0
-        return max(1, self.served_at_once() // 2)
+        return self.served_at_once() // 2      # 0 (no limit) for plain
 
     def connections_from(self, host):
         """How many open connections come from *host*, the new one included."""

@@ -11,6 +11,7 @@ from classicnet.errors import UsageError
 from classicnet.testing import running_server
 
 from conftest import TIMEOUT, run_cli
+from resources import settles_to
 
 
 def ask(client, message=b"?"):
@@ -67,6 +68,8 @@ def test_stop_with_idle_and_queued_clients_ends_the_workers():
         for client in clients[:2]:
             assert ask(client, b"x") == b"x"
         clients[2].sendall(b"queued")
+        # Accepted (and queued) by the server, not only by the kernel:
+        assert settles_to(server.connections_in_service, 3) == 3
         finished, cut = launcher.stop(server, thread, grace=0)
         assert cut == 3
         for client in clients:

@@ -142,13 +142,20 @@ class ForkingMixIn(WaitingRoomMixIn, socketserver.ForkingMixIn):
 
     def too_many_connections(self):
         """Reap finished children first, but only if the count says the
-        client is one too many: socketserver's ``collect_children()``
-        reaps after every request already, so a waitpid() per child for
-        every new client would only repeat it."""
+        client is one too many: ``service_actions()`` reaps after every
+        request already, so a waitpid() per child for every new client
+        would only repeat it."""
         if not super().too_many_connections():
             return False
         self.reap_finished_children()
         return super().too_many_connections()
+
+    def too_many_from(self, host):
+        """The same for one host's limit: reap first, only if over it."""
+        if not super().too_many_from(host):
+            return False
+        self.reap_finished_children()
+        return super().too_many_from(host)
 
     def cut_clients(self):
         """End every child still serving a client, and shut down the

@@ -30,10 +30,10 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
   model has no such default: one client fills it whoever it is, and two
   terminals on one laptop must see the second wait its turn, which is
   plain's lesson.  A client on this machine (127.0.0.1, ::1) is not
-  limited by the default either: the lab, the
-  tests and a teacher's own clients all come from there, and whoever can
-  connect from the machine itself can stop the server anyway.  An explicit
-  N applies to every host, this machine included; 0 lifts the limit.
+  limited by the default either: the lab, the tests and a teacher's own
+  clients all come from there, and whoever can connect from the machine
+  itself can stop the server anyway.  An explicit N applies to every
+  host, this machine included; 0 lifts the limit.
 * the set of open connections, so that stopping can be graceful: the
   launcher waits for them (``wait_for_clients()``), then shuts down those
   still open (``cut_clients()``).  ``get_request()`` adds to the set and
@@ -142,9 +142,9 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
         if self.too_many_connections():
             self.refuse(request, client_address)
             return False
-        per_client = self.per_client_limit(host_of(client_address))
-        if per_client and self.connections_from(host_of(client_address)) > per_client:
-            self.refuse(request, client_address, per_client)
+        host = host_of(client_address)
+        if self.too_many_from(host):
+            self.refuse(request, client_address, self.per_client_limit(host))
             return False
         self.refusing = False
         return super().verify_request(request, client_address)
@@ -160,6 +160,11 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
         if is_loopback(host):
             return 0
         return self.served_at_once() // 2      # 0 (no limit) for plain
+
+    def too_many_from(self, host):
+        """True when the client just accepted is one more than *host* may hold."""
+        limit = self.per_client_limit(host)
+        return bool(limit) and self.connections_from(host) > limit
 
     def connections_from(self, host):
         """How many open connections come from *host*, the new one included."""

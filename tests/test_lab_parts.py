@@ -179,7 +179,7 @@ def test_cheap_answers_make_threading_slower_and_leaders_are_named():
     assert said[0] == ("With 10 client(s), pool and plain served the most requests "
                        "(1,050 and 1,000/s).")
     assert said[1] == ("plain served one connection at a time (at most 1 at once): "
-                       "the others waited in the listen backlog.")   # pool's p99 is worse
+                       "the others waited their turn.")   # pool's p99 is worse
     assert said[2].startswith("threading was slower than plain (0.50x): each answer "
                               "costs so little that starting 30 threads")
 

@@ -107,7 +107,7 @@ def _compare(clients, models, settings):
         said.append(line + ".")
     if plain is not None and clients > 1 and plain.most_at_once == 1:
         line = ("plain served one connection at a time (at most 1 at once): the "
-                "others waited in the listen backlog")
+                "others waited their turn")
         if best is not plain and best.latency_ms(0.99) < plain.latency_ms(0.99):
             line += (f", so its p99 latency was {plain.latency_ms(0.99):,.1f} ms "
                      f"against {best.latency_ms(0.99):,.1f} ms for {best.model}")

@@ -6,7 +6,7 @@
     ...
 
 Each character is a slice of time.  ``.`` means the client was connected
-but not yet answered (it waits in the listen backlog or in a queue);
+but not yet answered (it waits its turn in a waiting room or a queue);
 ``#`` means it was being served (from its first answer until it closed).
 A plain server draws a staircase, one client after another; a threading
 server draws every row solid at the same time.

@@ -78,19 +78,27 @@ def handler_lines():
             for entry in entries]
 
 
+# The models whose flag takes a number, and the setting the number lands in.
+COUNTED_MODELS = {"pool": "pool_size", "prefork": "workers"}
+
+
 def add_model_flags(parser):
     models = parser.add_argument_group("concurrency model (default: --plain)")
     exclusive = models.add_mutually_exclusive_group()
     for model, description in servers.MODELS.items():
-        if model == "pool":     # the one model flag that takes a number
-            exclusive.add_argument("--pool", dest="pool_size", type=count,
-                                   metavar="N", help=description + ", N of them")
+        if model in COUNTED_MODELS:     # the model flags that take a number
+            exclusive.add_argument(f"--{model}", dest=COUNTED_MODELS[model],
+                                   type=count, metavar="N",
+                                   help=description + ", N of them")
         else:
             exclusive.add_argument(f"--{model}", dest="model", action="store_const",
                                    const=model, help=description)
     models.add_argument("--max-children", type=count, metavar="N",
                         help="with --forking: serve at most N clients at once "
                              "(default: socketserver's 40)")
+    models.add_argument("--max-requests", type=count, metavar="M",
+                        help="with --prefork: replace a worker once it has "
+                             "served M clients (default: never)")
     parser.set_defaults(model="plain")
 
 

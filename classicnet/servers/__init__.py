@@ -26,6 +26,9 @@ is ``SERVER_CLASSES``::
                 wait                                          no memory
     pool        one of pool_size threads started once         bounded threads; the
                 (ThreadPoolMixIn); later ones wait            GIL shares one core
+    prefork     one of N processes forked once, each          N processes; every
+                accepting on the shared socket                core, no fork per
+                (PreforkMixIn, TCP); later ones wait          client
 
 One module per concern, each read on its own:
 
@@ -34,6 +37,7 @@ One module per concern, each read on its own:
     datagrams.py   UDP: the rules no datagram handler can forget
     pool.py        the pool model (socketserver has none)
     forking.py     the forking model, stoppable (Unix only)
+    prefork.py     the prefork model: workers forked once (Unix only)
 
 Threads are daemon threads and ``block_on_close`` is off: a client that
 never hangs up must not keep the server alive.  Stopping is the
@@ -83,6 +87,7 @@ MODELS = {
     "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
     "forking": "a new process for each client (socketserver.ForkingMixIn)",
     "pool": "a fixed pool of threads that take turns (ThreadPoolMixIn)",
+    "prefork": "a fixed set of processes, forked once, that take turns (PreforkMixIn)",
 }
 
 SERVER_CLASSES = {
@@ -103,6 +108,14 @@ if hasattr(os, "fork"):
     SERVER_CLASSES["forking", "tcp"] = ForkingTCPServer
     SERVER_CLASSES["forking", "udp"] = ForkingUDPServer
 
+    from .prefork import PreforkMixIn
+
+    # No UDP prefork: each process would count --udp-rate on its own, so
+    # N workers would let a host send N times the limit.
+    class PreforkTCPServer(PreforkMixIn, TCPServer): pass
+
+    SERVER_CLASSES["prefork", "tcp"] = PreforkTCPServer
+
 
 # The server-level settings: build_server() accepts them beside a handler's
 # options and stores each as an attribute of the server.  Their defaults are
@@ -110,10 +123,12 @@ if hasattr(os, "fork"):
 SETTINGS = ("idle_timeout", "max_connections", "udp_rate")
 
 # Settings of a model rather than of every server: the attribute, and the
-# model that has it.  Both are counts of at least 1.
+# model that has it.  Each is a count of at least 1.
 MODEL_SETTINGS = {
     "pool_size": "pool",          # worker threads (ThreadPoolMixIn)
     "max_children": "forking",    # processes at once (socketserver.ForkingMixIn)
+    "workers": "prefork",         # processes forked once (PreforkMixIn)
+    "max_requests": "prefork",    # clients a worker serves before it is replaced
 }
 
 
@@ -124,8 +139,8 @@ def server_class(model, transport):
     try:
         return SERVER_CLASSES[model, transport]
     except KeyError:
-        if model == "forking" and not hasattr(os, "fork"):
-            raise UsageError(f"--forking needs os.fork(), which {sys.platform} "
+        if model in ("forking", "prefork") and not hasattr(os, "fork"):
+            raise UsageError(f"--{model} needs os.fork(), which {sys.platform} "
                              "does not have; use --threading") from None
         raise UsageError(f"the {model} model has no {transport} server") from None
 

@@ -123,13 +123,14 @@ class PreforkMixIn:
         self.worker_slots = {}          # pid -> slot, the workers alive
         self.stop_requested = threading.Event()
         self.supervision_ended = threading.Event()
-        self.parent_pid = os.getpid()
+        self.parent_pid = None
         super().__init__(*args, **kwargs)
 
     # --- the parent ---------------------------------------------------------
 
     def serve_forever(self, poll_interval=0.5):
         """Fork the workers, then supervise them until ``shutdown()``."""
+        self.parent_pid = os.getpid()
         self.scoreboard = Scoreboard(self.workers)
         set_idle_timeout(self.socket, poll_interval)    # accept() waits this long
         try:
@@ -210,10 +211,10 @@ class PreforkMixIn:
     def connections_in_service(self):
         """In the parent: the workers marked BUSY.  In a worker: its own
         connection, as the stream server counts it."""
-        if os.getpid() != self.parent_pid:
-            return super().connections_in_service()
         if self.scoreboard is None:
             return 0
+        if os.getpid() != self.parent_pid:
+            return super().connections_in_service()
         return self.scoreboard.busy(self.worker_slots.values())
 
     def cut_clients(self):

@@ -25,7 +25,9 @@ is ``SERVER_CLASSES``::
                 at most max_children at once, later ones      uses every core, shares
                 wait                                          no memory
     pool        one of pool_size threads started once         bounded threads; the
-                (ThreadPoolMixIn); later ones wait            GIL shares one core
+                (ThreadPoolMixIn); later ones wait.  UDP:     GIL shares one core
+                each thread reads the socket itself
+                (DatagramPoolMixIn)
     prefork     one of N processes forked once, each          N processes; every
                 accepting on the shared socket                core, no fork per
                 (PreforkMixIn, TCP); later ones wait          client
@@ -36,6 +38,7 @@ One module per concern, each read on its own:
     streams.py     TCP: connections, the idle timeout, max_connections
     datagrams.py   UDP: the rules no datagram handler can forget
     pool.py        the pool model (socketserver has none)
+    datagram_pool.py   the pool model for UDP: threads that each read the socket
     forking.py     the forking model, stoppable (Unix only)
     prefork.py     the prefork model: workers forked once (Unix only)
 
@@ -50,6 +53,7 @@ import socketserver
 import sys
 
 from ..errors import UsageError
+from .datagram_pool import DatagramPoolMixIn
 from .datagrams import UDPServer
 from .pool import ThreadPoolMixIn
 from .streams import TCPServer
@@ -79,7 +83,7 @@ class ThreadingMixIn(socketserver.ThreadingMixIn):
 class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
-class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
+class ThreadPoolUDPServer(DatagramPoolMixIn, UDPServer): pass
 
 
 MODELS = {

@@ -231,14 +231,14 @@ def test_prefork_is_explained_from_its_numbers():
         made_up("threading", 10, 1000, TOGETHER, cpu=1.0),
         made_up("forking", 10, 300, TOGETHER, cpu=1.0,
                 servers=[(pid, "s") for pid in range(300)]),
-        made_up("prefork", 10, 1800, SEQUENTIAL, cpu=1.9, servers=workers,
+        made_up("prefork", 10, 1800, TOGETHER, cpu=1.9, servers=workers,
                 shares={11: 520, 12: 480}),
     ], settings(prefork_workers=2))
     assert ("prefork served 6.0x forking's requests: its 2 processes were forked "
             "once, at start-up, where forking started 300, one per connection.") in said
     assert any(s.startswith("prefork used 1.90 cores (1.8x threading): its workers "
                             "are processes") for s in said)
-    assert ("prefork served at most 1 connections at once with 2 workers; the other "
+    assert ("prefork served at most 2 connections at once with 2 workers; the other "
             "clients waited in the listen backlog.") in said
     assert any(s.startswith("prefork's workers served 520, 480 connections: each new "
                             "connection woke one worker") for s in said)

@@ -224,7 +224,7 @@ def _prefork(prefork, forking, threading, settings):
             f"prefork used {prefork.cores:.2f} cores ({_times(prefork, threading):.1f}x "
             f"threading): its workers are processes, each with its own GIL, so they "
             f"compute in parallel as forking's children do.")
-    if prefork.clients > workers and prefork.most_at_once <= workers:
+    if prefork.clients > workers and prefork.most_at_once >= workers:
         said.append(
             f"prefork served at most {prefork.most_at_once} connections at once with "
             f"{workers} workers; the other clients waited in the listen backlog.")

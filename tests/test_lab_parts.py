@@ -232,16 +232,28 @@ def test_prefork_is_explained_from_its_numbers():
         made_up("forking", 10, 300, TOGETHER, cpu=1.0,
                 servers=[(pid, "s") for pid in range(300)]),
         made_up("prefork", 10, 1800, TOGETHER, cpu=1.9, servers=workers,
+                latencies=[0.001],
                 shares={11: 520, 12: 480}),
     ], settings(prefork_workers=2))
     assert ("prefork served 6.0x forking's requests: its 2 processes were forked "
             "once, at start-up, where forking started 300, one per connection.") in said
-    assert any(s.startswith("prefork used 1.90 cores (1.8x threading): its workers "
-                            "are processes") for s in said)
+    assert any(s.startswith("prefork served 1.8x threading's requests with 1.90 "
+                            "cores: its workers are processes") for s in said)
     assert ("prefork served at most 2 connections at once with 2 workers; the other "
             "clients waited in the listen backlog.") in said
     assert any(s.startswith("prefork's workers served 520, 480 connections: each new "
                             "connection woke one worker") for s in said)
+
+
+def test_a_prefork_short_of_cores_names_the_busy_machine():
+    said = conclusions([
+        made_up("threading", 10, 60, TOGETHER, cpu=0.36, latencies=[0.005]),
+        made_up("prefork", 10, 108, TOGETHER, cpu=0.59, latencies=[0.005], load=16.0),
+    ], settings(prefork_workers=4))
+    assert ("prefork served 1.8x threading's requests with 0.59 cores: its workers are "
+            "processes, each with its own GIL, so they compute in parallel as "
+            "forking's children do.  It did not get every core: the machine was "
+            "busy (load average 16.0).") in said
 
 
 def test_a_slower_prefork_is_not_praised():

@@ -218,12 +218,15 @@ def _prefork(prefork, forking, threading, settings):
             f"prefork served {_times(prefork, forking):.1f}x forking's requests: its "
             f"{prefork.processes} processes were forked once, at start-up, where "
             f"forking started {forking.processes}, one per connection.")
-    if threading is not None and prefork.cores is not None \
-            and prefork.cores >= MORE_THAN_ONE_CORE and prefork.rate > threading.rate:
-        said.append(
-            f"prefork used {prefork.cores:.2f} cores ({_times(prefork, threading):.1f}x "
-            f"threading): its workers are processes, each with its own GIL, so they "
-            f"compute in parallel as forking's children do.")
+    if threading is not None and prefork.cores is not None and _computing(prefork) \
+            and _times(prefork, threading) >= 1.2:
+        line = (f"prefork served {_times(prefork, threading):.1f}x threading's requests "
+                f"with {prefork.cores:.2f} cores: its workers are processes, each with "
+                f"its own GIL, so they compute in parallel as forking's children do.")
+        if prefork.cores < MORE_THAN_ONE_CORE and prefork.load_average is not None:
+            line += (f"  It did not get every core: the machine was busy (load "
+                     f"average {prefork.load_average:.1f}).")
+        said.append(line)
     if prefork.clients > workers and prefork.most_at_once >= workers:
         said.append(
             f"prefork served at most {prefork.most_at_once} connections at once with "

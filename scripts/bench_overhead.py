@@ -26,7 +26,10 @@ Two models have no socketserver class, so their baselines are other servers:
   on the one listening socket;
 * pool over UDP (``--pool N --udp``) against bare UDPServer (the target
   is at least 0.5 of it) and bare ThreadingUDPServer (at least 4x it): a
-  row for each.
+  row for each.  ``--udp-delay MS`` makes every UDP answer wait (the
+  ``slow`` handler, and the same sleep in the bare one), which shows the
+  pool's concurrency instead of its cost: ``--models pool --transports udp
+  --udp-delay 10 --workers 8``.
 
 TCP load is the lab's load generator (64-byte messages, 100 requests per
 connection).  UDP load is the same idea for datagrams: each client keeps
@@ -72,6 +75,9 @@ REQUESTS_PER_CONNECTION = 100
 RESEND_AFTER = 0.2
 # Processes of the prefork servers, threads of the UDP pool (--workers N).
 WORKERS = os.cpu_count() or 2
+# Milliseconds each UDP answer waits (--udp-delay MS: classicnet's slow
+# handler, and the same wait in the bare one); 0 is plain echo.
+DELAY = 0.0
 
 # The bare servers each classicnet model is compared to: its own, unless
 # listed here.  (A TCP pool has no bare counterpart, nor a UDP prefork.)
@@ -107,6 +113,8 @@ class BareEchoDatagram(socketserver.BaseRequestHandler):
             sock.sendto(self.transform(data), self.client_address)
 
     def transform(self, data):
+        if DELAY:
+            time.sleep(DELAY / 1000)    # as classicnet's slow handler
         return data
 
 
@@ -260,13 +268,15 @@ def percentile(latencies, fraction):
 
 
 def server_command(kind, model, transport):
+    delayed = DELAY and transport == "udp"
     if kind == "classicnet":
         flag = [f"--{model}"] + ([str(WORKERS)] if model in ("prefork", "pool") else [])
-        return [sys.executable, "-m", "classicnet", "echo", *flag,
+        handler = ["slow", "--delay", str(DELAY)] if delayed else ["echo"]
+        return [sys.executable, "-m", "classicnet", *handler, *flag,
                 f"--{transport}", "--port", "0", "-q", "--max-connections", "0",
                 "--udp-rate", "0"]
     return [sys.executable, os.path.abspath(__file__), "--bare", model, transport,
-            "--workers", str(WORKERS)]
+            "--workers", str(WORKERS), "--udp-delay", str(DELAY if delayed else 0)]
 
 
 def one_run(kind, model, transport, connections, duration, pin):
@@ -385,7 +395,7 @@ def compare_instructions(transports, models):
 
 
 def main(argv=None):
-    global WORKERS
+    global WORKERS, DELAY
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=float, default=1.0, help="seconds per run")
@@ -397,9 +407,12 @@ def main(argv=None):
     parser.add_argument("--connections", default="1,10,100")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per request with valgrind instead")
+    parser.add_argument("--udp-delay", type=float, default=0.0, metavar="MS",
+                        help="UDP only: answer after MS milliseconds (classicnet's "
+                             "slow handler), to show the pool's concurrency")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    WORKERS = args.workers
+    WORKERS, DELAY = args.workers, args.udp_delay
     if args.bare:
         return serve_bare(*args.bare)    # a process with nothing else imported
     transports = args.transports.split(",")
@@ -410,6 +423,7 @@ def main(argv=None):
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
           f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per TCP "
           f"connection; {WORKERS} prefork processes and UDP pool threads; "
+          f"UDP answers wait {DELAY:g} ms; "
           f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     print("ratio: classicnet's median requests/s over bare's.  p99: the 99th "

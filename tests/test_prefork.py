@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from classicnet import launcher, servers
+from classicnet import launcher, registry, servers
 from classicnet.errors import UsageError
 from classicnet.servers.prefork import Scoreboard
 from classicnet.testing import running_server
@@ -187,3 +187,15 @@ def test_the_scoreboard_is_shared_with_a_child():
         assert board.stop_said()
     finally:
         board.close()
+
+
+TCP_HANDLERS = [entry.name for entry in registry.all_entries() if "tcp" in entry.kinds]
+
+
+@pytest.mark.parametrize("name", TCP_HANDLERS)
+def test_every_tcp_handler_is_served_by_a_worker(cli, name):
+    server = cli(name, "--prefork", "1")
+    with connect(server.address) as client:
+        client.sendall(b"hi\n")
+        served = server.wait_for_event("served")
+    assert served["pid"] in children(server.pid)

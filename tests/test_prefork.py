@@ -7,6 +7,8 @@ import signal
 import socket
 import socketserver
 import struct
+import subprocess
+import sys
 
 import pytest
 
@@ -15,7 +17,7 @@ from classicnet.errors import UsageError
 from classicnet.servers.prefork import Scoreboard
 from classicnet.testing import running_server
 
-from conftest import TIMEOUT, run_cli
+from conftest import ROOT, TIMEOUT, run_cli
 from resources import (children, closed_by_server, connect, process_exists,
                        read_until_closed, settles_to)
 
@@ -199,3 +201,13 @@ def test_every_tcp_handler_is_served_by_a_worker(cli, name):
         client.sendall(b"hi\n")
         served = server.wait_for_event("served")
     assert served["pid"] in children(server.pid)
+
+
+def test_prefork_without_fork_is_a_usage_error_of_one_line():
+    code = ("import os, sys; del os.fork; from classicnet.cli import main; "
+            "sys.exit(main(['echo', '--prefork', '2', '--port', '0']))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                            text=True, timeout=TIMEOUT, cwd=ROOT)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("classicnet: --prefork needs os.fork(), which "
+                                     f"{sys.platform} does not have; use --threading")

@@ -191,7 +191,9 @@ def test_the_scoreboard_is_shared_with_a_child():
         board.close()
 
 
-TCP_HANDLERS = [entry.name for entry in registry.all_entries() if "tcp" in entry.kinds]
+# chat keeps its room in one process: it refuses prefork, as it does forking.
+TCP_HANDLERS = [entry.name for entry in registry.all_entries()
+                if "tcp" in entry.kinds and entry.name != "chat"]
 
 
 @pytest.mark.parametrize("name", TCP_HANDLERS)
@@ -211,3 +213,12 @@ def test_prefork_without_fork_is_a_usage_error_of_one_line():
     assert result.returncode == 2
     assert result.stderr.strip() == ("classicnet: --prefork needs os.fork(), which "
                                      f"{sys.platform} does not have; use --threading")
+
+
+def test_chat_refuses_prefork_in_one_line():
+    result = run_cli("chat", "--prefork", "2", "--port", "0")
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith("chat cannot run with --prefork: its workers "
+                                          "are processes, each with its own copy of "
+                                          "the room, serving one client at a time; "
+                                          "use --threading")

@@ -40,7 +40,7 @@ Theory of operation::
   exceeded").  Silently dropping its lines instead would leave it a
   conversation full of holes and no way to know.
 
-Why chat refuses ``--forking`` and ``--plain``.  With ``--forking`` each
+Why chat refuses ``--forking``, ``--prefork`` and ``--plain``.  With ``--forking`` each
 client is served by its own process, and processes share no memory: every
 child would get its own copy of the room and talk only to itself.  A real
 server keeps the room in one process (threads, or an event loop such as
@@ -87,6 +87,9 @@ REFUSED_MODELS = {
                "process with its own copy of the room and hear nobody else; use "
                "--threading (a real server keeps the room in one process, or "
                "shares it between processes through a message broker such as Redis)",
+    "prefork": "chat cannot run with --prefork: its workers are processes, each "
+               "with its own copy of the room, serving one client at a time; use "
+               "--threading",
     "plain": "chat cannot run with --plain: it serves one client at a time, so "
              "nobody else could join until the first client left; use --threading",
 }

@@ -116,6 +116,7 @@ def test_stop_ends_every_worker():
         client.sendto(b"hi", server.server_address)
         assert client.recv(100) == b"hi"
     assert launcher.stop(server, thread, grace=0) == (0, 0)
+    thread.join(TIMEOUT)
     assert not thread.is_alive()
     assert len(server._workers) == 3
     assert not any(worker.is_alive() for worker in server._workers)

@@ -222,3 +222,40 @@ def test_chat_refuses_prefork_in_one_line():
                                           "are processes, each with its own copy of "
                                           "the room, serving one client at a time; "
                                           "use --threading")
+
+
+CRASHING_HANDLER = '''
+import socketserver
+
+class Crash(socketserver.BaseRequestHandler):
+    """Ends its worker with an exception that no handler should raise."""
+
+    def handle(self):
+        raise KeyboardInterrupt
+'''
+
+
+def test_a_worker_that_crashes_is_logged_and_replaced(cli, tmp_path):
+    (tmp_path / "crash.py").write_text(CRASHING_HANDLER)
+    server = cli(f"{tmp_path / 'crash.py'}:Crash", "--prefork", "1")
+    first, = children(server.pid)
+    with connect(server.address) as client:
+        client.sendall(b"x")
+        event = server.wait_for_event("worker")
+    assert event["replaced"] == first and event["recycled"] is False
+    assert "exited with status 1: replaced by" in server.wait_for_log("replaced by")
+    assert f"prefork worker {first} failed" in server.log_text()
+    assert event["pid"] in children(server.pid)
+
+
+def test_closing_without_a_stop_ends_the_workers():
+    server = launcher.build_server("echo", model="prefork", port=0, workers=2)
+    thread = launcher.start(server)
+    assert settles_to(lambda: len(server.worker_slots), 2) == 2
+    workers = list(server.worker_slots)
+    server.server_close()
+    thread.join(TIMEOUT)
+    assert not thread.is_alive()
+    assert server.worker_slots == {}
+    for pid in workers:
+        assert not process_exists(pid)

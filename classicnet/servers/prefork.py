@@ -233,7 +233,11 @@ class PreforkMixIn:
         return cut
 
     def server_close(self):
-        """Kill the workers that outlived the stop, reap every one, close."""
+        """End the supervision if it still runs (no graceful stop came
+        first); kill the workers that outlived the stop, reap every one, close."""
+        if self.parent_pid is not None:         # serve_forever() has run
+            self.stop_requested.set()
+            self.supervision_ended.wait()
         for pid in self.worker_slots:
             try:
                 os.kill(pid, signal.SIGKILL)

@@ -128,6 +128,9 @@ def log_event(event):
         _log_failure(who, detail)
     elif kind == "cut":
         log.info("cut off %s at stop", who or f"process {detail.get('child')}")
+    elif kind == "worker" and detail["pid"] is None:
+        log.error("worker %d %s: not replaced yet, trying again", detail["replaced"],
+                  detail["reason"])
     elif kind == "worker":
         log.log(logging.INFO if detail["recycled"] else logging.WARNING,
                 "worker %d %s: replaced by worker %d", detail["replaced"],

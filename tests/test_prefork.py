@@ -259,3 +259,29 @@ def test_closing_without_a_stop_ends_the_workers():
     assert server.worker_slots == {}
     for pid in workers:
         assert not process_exists(pid)
+
+
+def test_a_fork_that_fails_leaves_the_slot_vacant_until_one_succeeds(monkeypatch):
+    server = launcher.build_server("echo", model="prefork", port=0, workers=1)
+    events = []
+    server.events.subscribe(events.append)
+    thread = launcher.start(server)
+    try:
+        assert settles_to(lambda: len(server.worker_slots), 1) == 1
+        first, = server.worker_slots
+        real_fork = os.fork
+
+        def failing_fork():
+            raise BlockingIOError(11, "Resource temporarily unavailable")
+
+        monkeypatch.setattr(os, "fork", failing_fork)
+        os.kill(first, signal.SIGKILL)
+        assert settles_to(lambda: server.fork_failing, True) is True
+        monkeypatch.setattr(os, "fork", real_fork)
+        assert settles_to(lambda: len(server.worker_slots), 1) == 1
+    finally:
+        launcher.stop(server, thread, grace=0)
+    told = [event.detail for event in events if event.kind == "worker"]
+    assert told[0]["pid"] is None and "fork() failed" in told[0]["reason"]
+    assert told[1]["replaced"] == first and told[1]["pid"] is not None
+    assert len(told) == 2                   # the failure was said once

@@ -121,6 +121,8 @@ class PreforkMixIn:
 
     def __init__(self, *args, **kwargs):
         self.worker_slots = {}          # pid -> slot, the workers alive
+        self.vacancies = []             # (slot, pid, why, recycled): to fork again
+        self.fork_failing = False
         self.stop_requested = threading.Event()
         self.supervision_ended = threading.Event()
         self.parent_pid = None
@@ -167,14 +169,31 @@ class PreforkMixIn:
             os._exit(status)
 
     def replace_ended_workers(self, poll_interval):
-        """Reap the workers that have ended, and fork one for each."""
+        """Reap the workers that have ended, and fork one for each.
+
+        A fork that fails (too many processes, no memory) leaves the slot
+        vacant, said once, and is tried again every poll_interval: the
+        workers still alive go on serving meanwhile.
+        """
         for pid, status in self.reap_workers():
             slot = self.worker_slots.pop(pid)
             self.scoreboard.mark(slot, Scoreboard.IDLE)
-            new_pid = self.start_worker(slot, poll_interval)
-            recycled = os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+            self.vacancies.append((slot, pid, self.why_ended(status),
+                                   os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0))
+        while self.vacancies:
+            slot, pid, reason, recycled = self.vacancies[0]
+            try:
+                new_pid = self.start_worker(slot, poll_interval)
+            except OSError as error:
+                if not self.fork_failing:
+                    self.events.emit("worker", pid=None, replaced=pid, recycled=False,
+                                     reason=f"{reason}, and fork() failed ({error})")
+                self.fork_failing = True
+                return
+            self.fork_failing = False
+            self.vacancies.pop(0)
             self.events.emit("worker", pid=new_pid, replaced=pid, recycled=recycled,
-                             reason=self.why_ended(status))
+                             reason=reason)
 
     def why_ended(self, status):
         """Why a worker ended, from its exit status, in words for the log."""

@@ -14,7 +14,7 @@ import pytest
 
 from classicnet import launcher, registry, servers
 from classicnet.errors import UsageError
-from classicnet.servers.prefork import Scoreboard
+from classicnet.servers.scoreboard import Scoreboard
 from classicnet.testing import running_server
 
 from conftest import ROOT, TIMEOUT, run_cli

@@ -41,6 +41,7 @@ One module per concern, each read on its own:
     datagram_pool.py   the pool model for UDP: threads that each read the socket
     forking.py     the forking model, stoppable (Unix only)
     prefork.py     the prefork model: workers forked once (Unix only)
+    scoreboard.py  the memory a prefork parent shares with its workers
 
 Threads are daemon threads and ``block_on_close`` is off: a client that
 never hangs up must not keep the server alive.  Stopping is the

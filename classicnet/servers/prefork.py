@@ -51,16 +51,16 @@ Theory of operation.
 
 import _signal
 import logging
-import mmap
 import os
 import signal
 import threading
 import time
 
 from ..contract import idle_timeout_of
+from .scoreboard import Scoreboard
 from .streams import set_idle_timeout
 
-__all__ = ["PreforkMixIn", "Scoreboard"]
+__all__ = ["PreforkMixIn"]
 
 log = logging.getLogger("classicnet.server")
 
@@ -68,36 +68,6 @@ log = logging.getLogger("classicnet.server")
 REAP_INTERVAL = 0.02
 
 STOP_SIGNALS = (int(signal.SIGINT), int(signal.SIGTERM))
-
-
-class Scoreboard:
-    """Memory shared by the parent and its workers: one byte per worker
-    (IDLE or BUSY), and one byte the parent sets to STOP.
-
-    An anonymous ``mmap`` is shared, not copied, by ``fork()``: a byte
-    written by one process is read by all.
-    """
-
-    IDLE, BUSY, STOP = 0, 1, 1
-
-    def __init__(self, workers):
-        self.memory = mmap.mmap(-1, workers + 1)
-
-    def mark(self, slot, state):
-        self.memory[slot + 1] = state
-
-    def busy(self, slots):
-        """How many of *slots* are serving a client."""
-        return sum(self.memory[slot + 1] == self.BUSY for slot in slots)
-
-    def say_stop(self):
-        self.memory[0] = self.STOP
-
-    def stop_said(self):
-        return self.memory[0] == self.STOP
-
-    def close(self):
-        self.memory.close()
 
 
 class PreforkMixIn:

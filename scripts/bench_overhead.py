@@ -186,13 +186,15 @@ def cpu_of(pid, children=True):
 
 
 def live_children(pid):
-    for entry in os.listdir("/proc"):
+    """The pids of *pid*'s child processes (Linux /proc)."""
+    for entry in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{entry}/stat") as stat:
-                if entry.isdigit() and int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
-                    yield int(entry)
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
         except OSError:
-            continue
+            continue                # it ended while we looked
+        if parent == pid:
+            yield int(entry)
 
 
 # --- UDP load ---------------------------------------------------------------

@@ -86,7 +86,8 @@ def test_max_requests_recycles_a_worker(cli):
 
 def test_ctrl_c_finishes_the_client_and_leaves_no_process(cli):
     server = cli("echo", "--prefork", "2", "--grace", "60", "-v")
-    workers = settles_to(lambda: len(children(server.pid)), 2) and children(server.pid)
+    assert settles_to(lambda: len(children(server.pid)), 2) == 2
+    workers = children(server.pid)
     with connect(server.address) as client:
         assert ask(client, b"ping") == b"ping"
         server.ctrl_c()                         # SIGINT to the whole group

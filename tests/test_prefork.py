@@ -59,14 +59,14 @@ def test_a_killed_worker_is_replaced_and_serving_goes_on(cli):
     os.kill(victim, signal.SIGKILL)
     event = server.wait_for_event("worker")
     assert event["replaced"] == victim and event["recycled"] is False
-    assert f"worker {victim} killed by SIGKILL: replaced by worker {event['pid']}" \
+    assert f"worker {victim} killed by SIGKILL: replaced by worker {event['worker']}" \
         in server.wait_for_log("replaced by")
     assert victim not in children(server.pid)           # reaped, no zombie
-    assert event["pid"] in children(server.pid)
+    assert event["worker"] in children(server.pid)
     clients = [connect(server.address) for _ in range(2)]
     try:
         pids = {served_by(client) for client in clients}
-        assert len(pids) == 2 and victim not in pids and event["pid"] in pids
+        assert len(pids) == 2 and victim not in pids and event["worker"] in pids
     finally:
         for client in clients:
             client.close()
@@ -80,8 +80,8 @@ def test_max_requests_recycles_a_worker(cli):
             pids.append(served_by(client))
     assert pids[0] == pids[1] != pids[2]
     event = server.wait_for_event("worker")
-    assert event == {**event, "replaced": pids[0], "pid": pids[2], "recycled": True}
-    assert "served 2 clients (--max-requests)" in server.wait_for_log("replaced by")
+    assert event == {**event, "replaced": pids[0], "worker": pids[2], "recycled": True}
+    assert "reached --max-requests (2 client(s) served)" in server.wait_for_log("replaced by")
 
 
 def test_ctrl_c_finishes_the_client_and_leaves_no_process(cli):
@@ -246,7 +246,7 @@ def test_a_worker_that_crashes_is_logged_and_replaced(cli, tmp_path):
     assert event["replaced"] == first and event["recycled"] is False
     assert "exited with status 1: replaced by" in server.wait_for_log("replaced by")
     assert f"prefork worker {first} failed" in server.log_text()
-    assert event["pid"] in children(server.pid)
+    assert event["worker"] in children(server.pid)
 
 
 def test_closing_without_a_stop_ends_the_workers():
@@ -283,6 +283,6 @@ def test_a_fork_that_fails_leaves_the_slot_vacant_until_one_succeeds(monkeypatch
     finally:
         launcher.stop(server, thread, grace=0)
     told = [event.detail for event in events if event.kind == "worker"]
-    assert told[0]["pid"] is None and "fork() failed" in told[0]["reason"]
-    assert told[1]["replaced"] == first and told[1]["pid"] is not None
+    assert told[0]["worker"] is None and "fork() failed" in told[0]["reason"]
+    assert told[1]["replaced"] == first and told[1]["worker"] is not None
     assert len(told) == 2                   # the failure was said once

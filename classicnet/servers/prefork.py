@@ -156,13 +156,13 @@ class PreforkMixIn:
                 new_pid = self.start_worker(slot, poll_interval)
             except OSError as error:
                 if not self.fork_failing:
-                    self.events.emit("worker", pid=None, replaced=pid, recycled=False,
+                    self.events.emit("worker", worker=None, replaced=pid, recycled=False,
                                      reason=f"{reason}, and fork() failed ({error})")
                 self.fork_failing = True
                 return
             self.fork_failing = False
             self.vacancies.pop(0)
-            self.events.emit("worker", pid=new_pid, replaced=pid, recycled=recycled,
+            self.events.emit("worker", worker=new_pid, replaced=pid, recycled=recycled,
                              reason=reason)
 
     def why_ended(self, status):
@@ -171,7 +171,7 @@ class PreforkMixIn:
             return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
         code = os.WEXITSTATUS(status)
         if code == 0:
-            return f"served {self.max_requests} clients (--max-requests)"
+            return f"reached --max-requests ({self.max_requests} client(s) served)"
         return f"exited with status {code}"
 
     def reap_workers(self):

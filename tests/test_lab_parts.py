@@ -259,7 +259,7 @@ def test_a_prefork_short_of_cores_names_the_busy_machine():
 def test_a_slower_prefork_is_not_praised():
     said = conclusions([
         made_up("threading", 2, 1000, TOGETHER, cpu=0.2),
-        made_up("forking", 2, 1000, TOGETHER, servers=[(1, "s"), (2, "s")]),
+        made_up("forking", 2, 800, TOGETHER, servers=[(n, "s") for n in range(9)]),
         made_up("prefork", 2, 900, TOGETHER, cpu=0.2, shares={11: 1}),
     ], settings(prefork_workers=4))
     assert not any(s.startswith("prefork") for s in said)

@@ -213,7 +213,7 @@ def _prefork(prefork, forking, threading, settings):
     said = []
     workers = settings.prefork_workers
     if forking is not None and (forking.processes or 0) > (prefork.processes or 0) \
-            and prefork.rate > forking.rate:
+            and _times(prefork, forking) >= 1.2:
         said.append(
             f"prefork served {_times(prefork, forking):.1f}x forking's requests: its "
             f"{prefork.processes} processes were forked once, at start-up, where "

@@ -124,6 +124,16 @@ class ServerProcess:
             return {(event["pid"], event["thread"]) for event in self.events
                     if event["event"] == "served"}
 
+    @property
+    def served_per_process(self):
+        """``{pid: connections served}``: how the processes shared the clients."""
+        with self.changed:
+            counts = {}
+            for event in self.events:
+                if event["event"] == "served":
+                    counts[event["pid"]] = counts.get(event["pid"], 0) + 1
+            return counts
+
     def log_text(self):
         with self.changed:
             return "\n".join(self.log)

@@ -162,6 +162,7 @@ def settings(workload, **more):
     ("plain", "echo", {}, ["echo", "--plain"]),
     ("pool", "echo", {"pool_size": 3}, ["echo", "--pool", "3"]),
     ("forking", "echo", {"max_children": 5}, ["echo", "--forking", "--max-children", "5"]),
+    ("prefork", "churn", {"prefork_workers": 3}, ["echo", "--prefork", "3"]),
     ("threading", "slow", {"delay": 2.5}, ["slow", "--threading", "--delay", "2.5"]),
     ("threading", "work", {"cost": 1.0}, ["work", "--threading", "--cost", "1.0"]),
     ("threading", "churn", {"cost": 1.0}, ["echo", "--threading"]),

@@ -1,6 +1,7 @@
 """The command line: parse, call the library, turn errors into exit statuses.
 
-    python -m classicnet HANDLER [--plain | --threading | --forking | --pool N]
+    python -m classicnet HANDLER [--plain | --threading | --forking | --pool N
+                                  | --prefork N]
                                  [--tcp | --udp] [--host HOST] [--port PORT]
                                  [handler options] [-v | -q]
     python -m classicnet list | help [HANDLER]

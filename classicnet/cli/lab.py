@@ -12,6 +12,12 @@ from .messages import PROG, fail
 __all__ = ["run"]
 
 
+DEFAULT_MODELS = ["plain", "threading", "forking", "pool", "prefork"]
+
+# The models that need os.fork().
+FORKED_MODELS = ("forking", "prefork")
+
+
 def lab_parser(lab):
     models = [*servers.MODELS]
     parser = argparse.ArgumentParser(
@@ -27,9 +33,9 @@ def lab_parser(lab):
                         metavar="N,N,...", help="numbers of clients at once, each 1 to 1000000 "
                         "(default: 1,10,100)")
     parser.add_argument("--models", type=comma_list(str, models),
-                        default=["plain", "threading", "forking", "pool"],
-                        metavar="M,M,...", help=f"models to compare, from: "
-                        f"{', '.join(models)} (default: plain,threading,forking,pool)")
+                        default=DEFAULT_MODELS, metavar="M,M,...",
+                        help=f"models to compare, from: {', '.join(models)} "
+                             f"(default: {','.join(DEFAULT_MODELS)})")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
                         help="seconds of load per model and number of clients, up to 86400 "
                              "(default: %(default)s)")
@@ -41,6 +47,9 @@ def lab_parser(lab):
                         help="requests per connection, 1 to 1000000 (default: the workload's)")
     parser.add_argument("--pool", type=workers, default=4, metavar="N",
                         help="worker threads of the pool model, 1 to 1000 (default: %(default)s)")
+    parser.add_argument("--prefork", type=workers, default=4, metavar="N",
+                        help="worker processes of the prefork model, 1 to 1000 "
+                             "(default: %(default)s)")
     parser.add_argument("--max-children", type=workers, metavar="N",
                         help="processes at once for forking, 1 to 1000 (default: socketserver's 40)")
     parser.add_argument("--processes", type=workers, metavar="N",
@@ -58,14 +67,16 @@ def run(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
     from .. import lab
     args = lab_parser(lab).parse_args(argv)
-    if "forking" in args.models and not hasattr(os, "fork"):
-        raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
+    forked = [model for model in args.models if model in FORKED_MODELS]
+    if forked and not hasattr(os, "fork"):
+        raise UsageError(f"the {forked[0]} model needs os.fork(), which {sys.platform} "
                          "does not have; leave it out of --models")
     settings = lab.Settings(
         workload=lab.WORKLOADS[args.workload], models=args.models,
         client_counts=args.clients, duration=args.duration, delay=args.delay,
         cost=args.cost, requests_per_connection=args.requests,
-        pool_size=args.pool, max_children=args.max_children,
+        pool_size=args.pool, prefork_workers=args.prefork,
+        max_children=args.max_children,
         processes=args.processes, ceiling=args.ceiling)
     try:
         lab.run_lab(settings, svg=args.svg, json_path=args.json, csv_path=args.csv)

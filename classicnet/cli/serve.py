@@ -52,6 +52,8 @@ def parse_server_args(argv):
         args.handler = entry.handlers[entry.default_kind]
     if args.pool_size is not None:
         args.model = "pool"
+    if args.workers is not None:
+        args.model = "prefork"
     options = {option.dest: getattr(args, option.dest) for option in entry.options}
     return args, options
 
@@ -68,7 +70,7 @@ def handler_entry(handler, parser):
 
 # The server-level settings, by their attribute names on the parsed arguments.
 SERVER_SETTINGS = ("idle_timeout", "max_connections", "max_per_client", "udp_rate",
-                   "pool_size", "max_children")
+                   "pool_size", "max_children", "workers", "max_requests")
 
 
 def build(args, options):

@@ -13,7 +13,7 @@ from ..contract import SERVER_FLAGS
 from ..launcher import DEFAULT_GRACE
 from ..servers.datagrams import DEFAULT_UDP_RATE
 from ..servers.streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS
-from .arguments import (add_address_flags, add_kind_flags, argument_type,
+from .arguments import (add_address_flags, add_kind_flags, argument_type, count,
                         descriptor, limit, seconds, timeout, workers)
 from .commands import command_lines
 from .messages import PROG
@@ -78,20 +78,27 @@ def handler_lines():
             for entry in entries]
 
 
+# The models whose flag takes a number, and the setting the number lands in.
+COUNTED_MODELS = {"pool": "pool_size", "prefork": "workers"}
+
+
 def add_model_flags(parser):
     models = parser.add_argument_group("concurrency model (default: --plain)")
     exclusive = models.add_mutually_exclusive_group()
     for model, description in servers.MODELS.items():
-        if model == "pool":     # the one model flag that takes a number
-            exclusive.add_argument("--pool", dest="pool_size", type=workers,
-                                   metavar="N", help=description + ", N of them "
-                                   "(1 to 1000)")
+        if model in COUNTED_MODELS:     # the model flags that take a number
+            exclusive.add_argument(f"--{model}", dest=COUNTED_MODELS[model],
+                                   type=workers, metavar="N",
+                                   help=description + ", N of them (1 to 1000)")
         else:
             exclusive.add_argument(f"--{model}", dest="model", action="store_const",
                                    const=model, help=description)
     models.add_argument("--max-children", type=workers, metavar="N",
                         help="with --forking: serve at most N clients at once, "
                              "1 to 1000 (default: socketserver's 40)")
+    models.add_argument("--max-requests", type=count, metavar="M",
+                        help="with --prefork: replace a worker once it has "
+                             "served M clients, 1 to 1000000 (default: never)")
     parser.set_defaults(model="plain")
 
 

@@ -52,7 +52,7 @@ Theory of operation (the room's classes are in ``chatroom.py``)::
   (rate) and per listener (backlog); a fast talker is slowed, never the
   listeners cut.
 
-Why chat refuses ``--forking`` and ``--plain``.  With ``--forking`` each
+Why chat refuses ``--forking``, ``--prefork`` and ``--plain``.  With ``--forking`` each
 client is served by its own process, and processes share no memory: every
 child would get its own copy of the room and talk only to itself.  A real
 server keeps the room in one process (threads, or an event loop such as
@@ -90,6 +90,9 @@ REFUSED_MODELS = {
                "process with its own copy of the room and hear nobody else; use "
                "--threading (a real server keeps the room in one process, or "
                "shares it between processes through a message broker such as Redis)",
+    "prefork": "chat cannot run with --prefork: its workers are processes, each "
+               "with its own copy of the room, serving one client at a time; use "
+               "--threading",
     "plain": "chat cannot run with --plain: it serves one client at a time, so "
              "nobody else could join until the first client left; use --threading",
 }

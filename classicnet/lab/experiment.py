@@ -48,6 +48,7 @@ class Settings:
     cost: float = None                  # work: ms of CPU per message
     requests_per_connection: int = None
     pool_size: int = 4
+    prefork_workers: int = 4
     max_children: int = None
     processes: int = None               # load processes
     ceiling: bool = True
@@ -72,6 +73,7 @@ class Measurement:
     errors: dict = field(default_factory=dict)
     unfinished: int = 0
     servers: set = field(default_factory=set)   # (process id, thread name)
+    shares: dict = field(default_factory=dict)  # process id -> connections served
     cpu_seconds: float = None           # the server's, children included
     load_average: float = None          # the machine's, over the last minute
 
@@ -134,6 +136,8 @@ def server_command(model, settings):
     command = [workload.handler, "--port", "0", "--grace", "1"]
     if model == "pool":
         command += ["--pool", str(settings.pool_size)]
+    elif model == "prefork":
+        command += ["--prefork", str(settings.prefork_workers)]
     else:
         command.append(f"--{model}")
     if model == "forking" and settings.max_children:
@@ -162,7 +166,7 @@ def measure(model, clients, settings):
         requests=result.completed, latencies=sorted(result.latencies),
         connections=sorted(result.connections), start=start,
         errors=result.errors, unfinished=result.unfinished,
-        servers=server.served_by,
+        servers=server.served_by, shares=server.served_per_process,
         cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 

@@ -92,6 +92,7 @@ def _compare(clients, models, settings):
     threading = models.get("threading")
     forking = models.get("forking")
     pool = models.get("pool")
+    prefork = models.get("prefork")
     said = []
     leaders = sorted((m for m in models.values() if _times(best, m) < 1.1),
                      key=lambda m: -m.rate)
@@ -136,6 +137,8 @@ def _compare(clients, models, settings):
                 f"process compute one at a time.")
     if forking is not None and clients > 1 and forking.cores is not None:
         said += _forking(forking, threading, settings)
+    if prefork is not None and clients > 1:
+        said += _prefork(prefork, forking, threading, settings)
     if pool is not None and clients > settings.pool_size \
             and pool.most_at_once >= settings.pool_size:
         said.append(
@@ -206,6 +209,37 @@ def _forking(forking, threading, settings):
     return said
 
 
+def _prefork(prefork, forking, threading, settings):
+    said = []
+    workers = settings.prefork_workers
+    if forking is not None and (forking.processes or 0) > (prefork.processes or 0) \
+            and _times(prefork, forking) >= 1.2:
+        said.append(
+            f"prefork served {_times(prefork, forking):.1f}x forking's requests: its "
+            f"{prefork.processes} processes were forked once, at start-up, where "
+            f"forking started {forking.processes}, one per connection.")
+    if threading is not None and prefork.cores is not None and _computing(prefork) \
+            and _times(prefork, threading) >= 1.2:
+        line = (f"prefork served {_times(prefork, threading):.1f}x threading's requests "
+                f"with {prefork.cores:.2f} cores: its workers are processes, each with "
+                f"its own GIL, so they compute in parallel as forking's children do.")
+        if prefork.cores < MORE_THAN_ONE_CORE and prefork.load_average is not None:
+            line += (f"  It did not get every core: the machine was busy (load "
+                     f"average {prefork.load_average:.1f}).")
+        said.append(line)
+    if prefork.clients > workers and prefork.most_at_once >= workers:
+        said.append(
+            f"prefork served at most {prefork.most_at_once} connections at once with "
+            f"{workers} workers; the other clients waited in the listen backlog.")
+    shares = sorted(prefork.shares.values(), reverse=True)
+    if len(shares) > 1 and sum(shares) >= 2 * len(shares):
+        said.append(
+            f"prefork's workers served {', '.join(map(str, shares))} connections: "
+            f"each new connection woke one worker waiting in accept(), never all "
+            f"of them (no thundering herd).")
+    return said
+
+
 def _near_ceiling(clients, models, ceiling):
     said = []
     for m in models.values():
@@ -243,10 +277,13 @@ def write_json(path, measurements, settings, sentences):
             "delay_ms": settings.delay, "cost_ms": settings.cost,
             "requests_per_connection": settings.per_connection,
             "pool_size": settings.pool_size, "max_children": settings.max_children,
+            "prefork_workers": settings.prefork_workers,
         },
         "measurements": [
             {**summary(m), "error_kinds": m.errors,
              "served_by": sorted([pid, name] for pid, name in m.servers),
+             "connections_per_process": {str(pid): count for pid, count
+                                         in sorted(m.shares.items())},
              "latencies_ms": [round(s * 1000, 4) for s in m.latencies],
              "connections": [
                  {"client": client, "opened_s": round(opened - m.start, 6),

@@ -16,7 +16,7 @@ __all__ = ["write_svg"]
 
 WIDTH = 900
 COLORS = {"plain": "#d62728", "threading": "#1f77b4", "forking": "#2ca02c",
-          "pool": "#9467bd", "asyncio": "#7f7f7f"}
+          "pool": "#9467bd", "prefork": "#ff7f0e", "asyncio": "#7f7f7f"}
 WAITING_COLOR = "#dddddd"
 BAR_HEIGHT = 14
 ROW_HEIGHT = 9

@@ -25,7 +25,12 @@ is ``SERVER_CLASSES``::
                 at most max_children at once, later ones      uses every core, shares
                 wait, accepted                                no memory
     pool        one of pool_size threads started once         bounded threads; the
-                (ThreadPoolMixIn); later ones wait            GIL shares one core
+                (ThreadPoolMixIn); later ones wait.  UDP:     GIL shares one core
+                each thread reads the socket itself
+                (DatagramPoolMixIn)
+    prefork     one of N processes forked once, each          N processes; every
+                accepting on the shared socket                core, no fork per
+                (PreforkMixIn, TCP); later ones wait          client
 
 One module per concern, each read on its own:
 
@@ -33,9 +38,12 @@ One module per concern, each read on its own:
     streams.py     TCP: connections, the idle timeout, max_connections
     datagrams.py   UDP: the rules no datagram handler can forget
     pool.py        the pool model (socketserver has none)
+    datagram_pool.py   the pool model for UDP: threads that each read the socket
     forking.py     the forking model, stoppable (Unix only)
     waiting.py     clients accepted while every slot is taken (plain, forking)
     doorman.py     the plain model's second thread, accepting while it serves
+    prefork.py     the prefork model: workers forked once (Unix only)
+    scoreboard.py  the memory a prefork parent shares with its workers
 
 Threads are daemon threads and ``block_on_close`` is off: a client that
 never hangs up must not keep the server alive.  Stopping is the
@@ -49,6 +57,7 @@ import sys
 
 from .. import quantities
 from ..errors import UsageError
+from .datagram_pool import DatagramPoolMixIn
 from .datagrams import UDPServer
 from .doorman import DoormanMixIn
 from .pool import ThreadPoolMixIn
@@ -84,7 +93,7 @@ class PlainTCPServer(DoormanMixIn, TCPServer): pass
 class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
-class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
+class ThreadPoolUDPServer(DatagramPoolMixIn, UDPServer): pass
 
 
 MODELS = {
@@ -92,6 +101,7 @@ MODELS = {
     "threading": "a new thread for each client (socketserver.ThreadingMixIn)",
     "forking": "a new process for each client (socketserver.ForkingMixIn)",
     "pool": "a fixed pool of threads that take turns (ThreadPoolMixIn)",
+    "prefork": "a fixed set of processes, forked once, that take turns (PreforkMixIn)",
 }
 
 SERVER_CLASSES = {
@@ -112,6 +122,14 @@ if hasattr(os, "fork"):
     SERVER_CLASSES["forking", "tcp"] = ForkingTCPServer
     SERVER_CLASSES["forking", "udp"] = ForkingUDPServer
 
+    from .prefork import PreforkMixIn
+
+    # No UDP prefork: each process would count --udp-rate on its own, so
+    # N workers would let a host send N times the limit.
+    class PreforkTCPServer(PreforkMixIn, TCPServer): pass
+
+    SERVER_CLASSES["prefork", "tcp"] = PreforkTCPServer
+
 
 # The server-level settings: build_server() accepts them beside a handler's
 # options and stores each as an attribute of the server.  Their defaults are
@@ -126,11 +144,14 @@ SETTINGS = {
 }
 
 # Settings of a model rather than of every server: the attribute, and the
-# model that has it.  Both are counts of workers.
+# model that has it.  The counts of workers are read as workers (1 to 1000).
 MODEL_SETTINGS = {
     "pool_size": "pool",          # worker threads (ThreadPoolMixIn)
     "max_children": "forking",    # processes at once (socketserver.ForkingMixIn)
+    "workers": "prefork",         # processes forked once (PreforkMixIn)
+    "max_requests": "prefork",    # clients a worker serves before it is replaced
 }
+MODEL_SETTING_QUANTITIES = {"max_requests": quantities.count}
 
 
 def server_class(model, transport):
@@ -140,8 +161,8 @@ def server_class(model, transport):
     try:
         return SERVER_CLASSES[model, transport]
     except KeyError:
-        if model == "forking" and not hasattr(os, "fork"):
-            raise UsageError(f"--forking needs os.fork(), which {sys.platform} "
+        if model in ("forking", "prefork") and not hasattr(os, "fork"):
+            raise UsageError(f"--{model} needs os.fork(), which {sys.platform} "
                              "does not have; use --threading") from None
         raise UsageError(f"the {model} model has no {transport} server") from None
 
@@ -164,7 +185,7 @@ def configure_server(server, settings):
             if owner != server.model:
                 raise UsageError(f"{name} is a setting of the {owner} model, "
                                  f"not of {server.model}")
-            read = quantities.workers
+            read = MODEL_SETTING_QUANTITIES.get(name, quantities.workers)
         elif name in SETTINGS:
             read = SETTINGS[name]
         else:

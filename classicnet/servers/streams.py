@@ -102,6 +102,16 @@ def set_idle_timeout(connection, seconds):
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
 
 
+def clear_idle_timeout(connection):
+    """Take away the kernel's receive and send timeouts: wait for ever."""
+    if sys.platform == "win32":
+        connection.settimeout(None)
+        return
+    never = struct.pack("@ll", 0, 0)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, never)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, never)
+
+
 class TCPServer(ClassroomServer, socketserver.TCPServer):
     """socketserver's TCPServer with the classroom settings and limits.
 

@@ -28,7 +28,10 @@ The main thread never runs Python signal handlers: SIGINT and SIGTERM are
 blocked and collected with ``signal.sigwait()``.  An exception raised from a
 signal handler could otherwise surface anywhere, even inside
 ``Thread.start()``, and be lost.  A second signal during the grace period
-cuts the remaining clients at once.
+cuts the remaining clients at once.  Where signals cannot be held and
+waited for (Windows, macOS: ``compat.CAN_WAIT_FOR_SIGNALS``), the main
+thread waits in short steps for KeyboardInterrupt instead, as
+socketserver's own ``serve_forever()`` does.
 """
 
 import logging
@@ -39,6 +42,7 @@ import time
 from contextlib import contextmanager
 
 from . import contract, registry, servers
+from .compat import CAN_WAIT_FOR_SIGNALS, INTERRUPT_SIGNALS
 from .endpoints import server_endpoint
 from .errors import UsageError
 
@@ -188,7 +192,7 @@ def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     signal can no longer be missed: the moment to announce the server.
     Call it from the main thread.  Returns ``(finished, cut)`` as ``stop()`` does.
     """
-    if not hasattr(signal, "pthread_sigmask"):
+    if not CAN_WAIT_FOR_SIGNALS:
         return _serve_until_interrupted(server, grace, ready)
     with _signals_held(STOP_SIGNALS):
         thread = start(server)      # inherits the held signals
@@ -237,14 +241,62 @@ def _stop_unless_hurried(server, thread, grace):
     return finished - cut_early, cut + cut_early
 
 
+# --- where signals cannot be held and waited for (Windows, macOS) ----------
+
+# How often the main thread wakes to let a Ctrl-C through: on Windows a
+# wait on a lock is not cut short by it.
+INTERRUPT_POLL = 0.25
+
+
 def _serve_until_interrupted(server, grace, ready):
-    """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
-    thread = start(server)
-    if ready is not None:
-        ready()
+    """Serve until KeyboardInterrupt: what socketserver itself relies on.
+
+    Windows has no signal masks and macOS no ``sigtimedwait()``, so there
+    Ctrl-C (and SIGTERM, and Ctrl-Break) raise KeyboardInterrupt in the
+    main thread, which waits for it in short steps while the server runs
+    in its own thread.  A second one during the grace period cuts every
+    client, as a second signal does on Linux.
+    """
+    with _interrupts_raised():
+        thread = start(server)
+        try:
+            if ready is not None:
+                ready()
+            while thread.is_alive():
+                thread.join(INTERRUPT_POLL)
+        except KeyboardInterrupt:
+            log.info("interrupted: stopping (grace %.1f s)", grace)
+        finished, cut = _stop_unless_interrupted(server, thread, grace)
+    log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
+    return finished, cut
+
+
+@contextmanager
+def _interrupts_raised():
+    """Make every stop signal raise KeyboardInterrupt for the block's length
+    (a shell that starts a program in the background ignores SIGINT)."""
+    previous = {signum: signal.signal(signum, signal.default_int_handler)
+                for signum in INTERRUPT_SIGNALS}
     try:
-        while thread.is_alive():
-            thread.join(0.5)
-    except KeyboardInterrupt:
-        pass
-    return stop(server, thread, grace)
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_unless_interrupted(server, thread, grace):
+    """Run stop() in a helper thread; a KeyboardInterrupt meanwhile cuts
+    every client."""
+    outcome = []
+    stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, grace)),
+                               name="classicnet-graceful-stop")
+    stopper.start()
+    cut_early = 0
+    while stopper.is_alive():
+        try:
+            stopper.join(INTERRUPT_POLL)
+        except KeyboardInterrupt:
+            log.info("second interrupt: cutting every client now")
+            cut_early += server.cut_clients()
+    finished, cut = outcome[0]
+    return finished - cut_early, cut + cut_early

@@ -1,10 +1,10 @@
 """``classicnet lab``: compare the concurrency models under load."""
 
 import argparse
-import os
 import sys
 
 from .. import servers
+from ..compat import CAN_FORK
 from ..errors import UsageError
 from .arguments import comma_list, count, positive_seconds
 from .messages import PROG, fail
@@ -27,9 +27,9 @@ def lab_parser(lab):
                         metavar="N,N,...", help="numbers of clients at once "
                         "(default: 1,10,100)")
     parser.add_argument("--models", type=comma_list(str, models),
-                        default=["plain", "threading", "forking", "pool"],
                         metavar="M,M,...", help=f"models to compare, from: "
-                        f"{', '.join(models)} (default: plain,threading,forking,pool)")
+                        f"{', '.join(models)} (default: all four; forking only where "
+                        "os.fork exists)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
                         help="seconds of load per model and number of clients "
                              "(default: %(default)s)")
@@ -58,11 +58,9 @@ def run(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
     from .. import lab
     args = lab_parser(lab).parse_args(argv)
-    if "forking" in args.models and not hasattr(os, "fork"):
-        raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
-                         "does not have; leave it out of --models")
+    models, skipped = models_to_run(args.models)
     settings = lab.Settings(
-        workload=lab.WORKLOADS[args.workload], models=args.models,
+        workload=lab.WORKLOADS[args.workload], models=models, skipped=skipped,
         client_counts=args.clients, duration=args.duration, delay=args.delay,
         cost=args.cost, requests_per_connection=args.requests,
         pool_size=args.pool, max_children=args.max_children,
@@ -74,3 +72,23 @@ def run(argv):
     except OSError as error:
         return fail(f"cannot write {error.filename}: {error.strerror}", 1)
     return 0
+
+
+DEFAULT_MODELS = ("plain", "threading", "forking", "pool")
+
+
+def models_to_run(asked):
+    """The models to measure, and why any of the default ones is left out.
+
+    A model asked for by name that cannot run here is a usage error; the
+    default list keeps only what this system can run, and says so.
+    """
+    if asked is not None:
+        if "forking" in asked and not CAN_FORK:
+            raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
+                             "does not have; leave it out of --models")
+        return asked, []
+    if CAN_FORK:
+        return list(DEFAULT_MODELS), []
+    return ([model for model in DEFAULT_MODELS if model != "forking"],
+            [f"the forking model: {sys.platform} has no os.fork()"])

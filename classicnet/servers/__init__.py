@@ -41,10 +41,9 @@ launcher's: it waits for the clients being served for a grace period
 (``wait_for_clients()``), then cuts those left (``cut_clients()``).
 """
 
-import os
 import socketserver
-import sys
 
+from ..compat import CAN_FORK, fork_refusal
 from ..errors import UsageError
 from .datagrams import UDPServer
 from .pool import ThreadPoolMixIn
@@ -94,7 +93,7 @@ SERVER_CLASSES = {
     ("pool", "udp"): ThreadPoolUDPServer,
 }
 
-if hasattr(os, "fork"):
+if CAN_FORK:     # as socketserver gates its own ForkingMixIn
     from .forking import ForkingMixIn
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
@@ -124,9 +123,8 @@ def server_class(model, transport):
     try:
         return SERVER_CLASSES[model, transport]
     except KeyError:
-        if model == "forking" and not hasattr(os, "fork"):
-            raise UsageError(f"--forking needs os.fork(), which {sys.platform} "
-                             "does not have; use --threading") from None
+        if model == "forking" and not CAN_FORK:
+            raise UsageError(fork_refusal()) from None
         raise UsageError(f"the {model} model has no {transport} server") from None
 
 

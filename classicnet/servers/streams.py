@@ -30,11 +30,10 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
 
 import socket
 import socketserver
-import struct
-import sys
 import threading
 import time
 
+from ..compat import idle_timeout_option
 from ..contract import idle_timeout_of
 from .classroom import ClassroomServer
 
@@ -54,16 +53,13 @@ def set_idle_timeout(connection, seconds):
     ``settimeout()`` would do it in Python, but then Python polls the socket
     before every call, which costs the tiniest round trips a tenth of their
     speed.  SO_RCVTIMEO and SO_SNDTIMEO cost nothing until they fire; then
-    the call fails with EAGAIN, which Python raises as ``BlockingIOError``.
-    (Windows takes the option in another form, so it gets ``settimeout``.)
+    the call fails with EAGAIN (WSAETIMEDOUT on Windows), which Python
+    raises as ``BlockingIOError`` (``TimeoutError``).  Each system takes
+    the option in its own form: ``compat.idle_timeout_option()``.
     """
-    if sys.platform == "win32":
-        connection.settimeout(seconds)
-        return
-    whole = int(seconds)
-    timeval = struct.pack("@ll", whole, int((seconds - whole) * 1_000_000))
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    value = idle_timeout_option(seconds)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 class TCPServer(ClassroomServer, socketserver.TCPServer):

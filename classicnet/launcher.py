@@ -29,9 +29,8 @@ blocked and collected with ``signal.sigwait()``.  An exception raised from a
 signal handler could otherwise surface anywhere, even inside
 ``Thread.start()``, and be lost.  A second signal during the grace period
 cuts the remaining clients at once.  Where signals cannot be held and
-waited for (Windows, macOS: ``compat.CAN_WAIT_FOR_SIGNALS``), the main
-thread waits in short steps for KeyboardInterrupt instead, as
-socketserver's own ``serve_forever()`` does.
+waited for (Windows, macOS: ``compat.CAN_WAIT_FOR_SIGNALS``), a handler
+only notes each signal and the main thread looks for it in short steps.
 """
 
 import logging
@@ -243,60 +242,69 @@ def _stop_unless_hurried(server, thread, grace):
 
 # --- where signals cannot be held and waited for (Windows, macOS) ----------
 
-# How often the main thread wakes to let a Ctrl-C through: on Windows a
-# wait on a lock is not cut short by it.
+# How often the main thread looks up to see whether a signal came.  On
+# Windows a Ctrl-C wakes a sleep at once; elsewhere the sleep goes on after
+# the handler (PEP 475), so a stop begins at most this long after the signal.
 INTERRUPT_POLL = 0.25
 
 
 def _serve_until_interrupted(server, grace, ready):
-    """Serve until KeyboardInterrupt: what socketserver itself relies on.
+    """Serve until Ctrl-C, SIGTERM or Ctrl-Break, where signals cannot be
+    held and waited for: Windows has no signal masks, macOS no
+    ``sigtimedwait()``.
 
-    Windows has no signal masks and macOS no ``sigtimedwait()``, so there
-    Ctrl-C (and SIGTERM, and Ctrl-Break) raise KeyboardInterrupt in the
-    main thread, which waits for it in short steps while the server runs
-    in its own thread.  A second one during the grace period cuts every
-    client, as a second signal does on Linux.
+    socketserver's own answer is KeyboardInterrupt, but an exception raised
+    from a signal handler can surface anywhere, even inside
+    ``Thread.start()``, and leave a stopping thread running for ever.  So
+    here the handler only notes the signal (``_signals_noted``) and the main
+    thread looks for it every ``INTERRUPT_POLL`` seconds: the same steps as
+    with sigwait(), a second signal during the grace period included.
     """
-    with _interrupts_raised():
+    with _signals_noted() as received:
         thread = start(server)
-        try:
-            if ready is not None:
-                ready()
-            while thread.is_alive():
-                thread.join(INTERRUPT_POLL)
-        except KeyboardInterrupt:
-            log.info("interrupted: stopping (grace %.1f s)", grace)
-        finished, cut = _stop_unless_interrupted(server, thread, grace)
+        if ready is not None:
+            ready()
+        while not received and thread.is_alive():
+            time.sleep(INTERRUPT_POLL)
+        if received:
+            log.info("%s received: stopping (grace %.1f s)",
+                     signal.Signals(received[0]).name, grace)
+        finished, cut = _stop_unless_signalled_again(server, thread, grace, received)
     log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
     return finished, cut
 
 
 @contextmanager
-def _interrupts_raised():
-    """Make every stop signal raise KeyboardInterrupt for the block's length
-    (a shell that starts a program in the background ignores SIGINT)."""
-    previous = {signum: signal.signal(signum, signal.default_int_handler)
+def _signals_noted():
+    """For the block's length, each stop signal is appended to the list
+    yielded, and does nothing else.  (A shell that starts a program in the
+    background ignores SIGINT: the handler takes it back.)"""
+    received = []
+    previous = {signum: signal.signal(signum, lambda signum, _: received.append(signum))
                 for signum in INTERRUPT_SIGNALS}
     try:
-        yield
+        yield received
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
 
 
-def _stop_unless_interrupted(server, thread, grace):
-    """Run stop() in a helper thread; a KeyboardInterrupt meanwhile cuts
-    every client."""
-    outcome = []
-    stopper = threading.Thread(target=lambda: outcome.append(stop(server, thread, grace)),
-                               name="classicnet-graceful-stop")
-    stopper.start()
-    cut_early = 0
-    while stopper.is_alive():
+def _stop_unless_signalled_again(server, thread, grace, received):
+    """Run stop() in a helper thread; each signal noted meanwhile cuts every client."""
+    outcome, done = [], threading.Event()
+
+    def stop_and_say_so():
         try:
-            stopper.join(INTERRUPT_POLL)
-        except KeyboardInterrupt:
-            log.info("second interrupt: cutting every client now")
+            outcome.append(stop(server, thread, grace))
+        finally:
+            done.set()
+
+    threading.Thread(target=stop_and_say_so, name="classicnet-graceful-stop").start()
+    seen, cut_early = min(len(received), 1), 0     # the first one began the stop
+    while not done.wait(INTERRUPT_POLL):
+        if len(received) > seen:
+            seen = len(received)
+            log.info("second signal: cutting every client now")
             cut_early += server.cut_clients()
     finished, cut = outcome[0]
     return finished - cut_early, cut + cut_early

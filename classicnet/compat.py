@@ -39,7 +39,7 @@ __all__ = [
     "CAN_FORK", "CAN_PASS_FDS", "CAN_WAIT_FOR_SIGNALS", "HAS_DIR_FD",
     "INTERRUPT_SIGNALS",
     "HAS_UNIX_DATAGRAMS", "HAS_UNIX_SOCKETS", "children_cpu_seconds",
-    "fork_refusal", "idle_timeout_option", "unix_refusal",
+    "fork_refusal", "idle_timeout_option", "is_standard_module", "unix_refusal",
 ]
 
 # --- processes ----------------------------------------------------------------
@@ -110,6 +110,33 @@ def idle_timeout_option(seconds, platform=sys.platform):
 # The files server opens every name relative to its root directory's file
 # descriptor, so that no name or symbolic link can lead outside it.
 HAS_DIR_FD = hasattr(os, "O_DIRECTORY") and os.open in os.supports_dir_fd
+
+# --- Python versions ----------------------------------------------------------
+
+
+def is_standard_module(name):
+    """True when *name* is a module of Python's own library: a student's
+    file of that name would hide it.  Python 3.10 keeps the list
+    (``sys.stdlib_module_names``); on 3.9 the module is looked for, and
+    counts when it is built in or lies in the library's folder."""
+    names = getattr(sys, "stdlib_module_names", None)
+    if names is not None:
+        return name in names
+    if name in sys.builtin_module_names:
+        return True
+    import importlib.util
+    import sysconfig
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return False
+    if spec is None or not spec.origin:
+        return False
+    library = os.path.realpath(sysconfig.get_paths()["stdlib"])
+    origin = os.path.realpath(spec.origin)
+    return (origin.startswith(library + os.sep)
+            and "site-packages" not in origin.split(os.sep))
+
 
 # --- the lab's figures -----------------------------------------------------------
 

@@ -273,3 +273,13 @@ def test_compat_says_yes_to_what_linux_has():
     assert compat.unix_refusal("tcp") is None and compat.unix_refusal("udp") is None
     assert compat.children_cpu_seconds() >= 0
     assert signal.SIGINT in compat.INTERRUPT_SIGNALS
+
+
+@pytest.mark.parametrize("name, standard", [
+    ("time", True), ("json", True), ("socketserver", True), ("asyncio", True),
+    ("pytest", False), ("classicnet", False), ("no_such_module_here", False),
+])
+def test_a_standard_module_is_known_without_stdlib_module_names(monkeypatch, name, standard):
+    """Python 3.9 has no sys.stdlib_module_names: compat finds the module instead."""
+    monkeypatch.delattr(sys, "stdlib_module_names", raising=False)
+    assert compat.is_standard_module(name) is standard

@@ -17,7 +17,8 @@ this module, so a reader finds each difference once::
     files server (dir_fd)    yes       yes              refused in one line
     lab: CPU of the server   /proc     not measured     not measured
     lab: children's CPU      resource  resource         not measured (no resource)
-    events pipe (pass_fds)   yes       yes              no: the lab cannot run
+    events pipe (pass_fds)   yes       yes              no: the lab refuses in one line
+    3.9 (stdlib_module_names)  found by looking each module up (is_standard_module)
 
 Leaf module: it imports nothing of classicnet, and importing it changes
 nothing.  Tests simulate a system by removing what it lacks before

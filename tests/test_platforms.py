@@ -283,3 +283,20 @@ def test_a_standard_module_is_known_without_stdlib_module_names(monkeypatch, nam
     """Python 3.9 has no sys.stdlib_module_names: compat finds the module instead."""
     monkeypatch.delattr(sys, "stdlib_module_names", raising=False)
     assert compat.is_standard_module(name) is standard
+
+
+def test_the_lab_says_in_one_line_why_it_cannot_run_without_pass_fds(monkeypatch, capsys):
+    from classicnet.cli import main
+    monkeypatch.setattr(compat, "CAN_PASS_FDS", False)
+    assert main(["lab", "--models", "threading", "--clients", "1"]) == 2
+    error = capsys.readouterr().err
+    assert error == (f"classicnet: the lab hands each server a pipe for its events "
+                     f"(pass_fds), which {sys.platform} cannot do; run it on Linux "
+                     "or macOS (on Windows: in WSL)\n")
+
+
+def test_a_server_process_is_refused_at_once_without_pass_fds(monkeypatch):
+    from classicnet import process
+    monkeypatch.setattr(process, "CAN_PASS_FDS", False)
+    with pytest.raises(process.ServerProcessError, match=r"pass_fds"):
+        process.ServerProcess(["echo", "--port", "0"])

@@ -3,8 +3,7 @@
 import argparse
 import sys
 
-from .. import servers
-from ..compat import CAN_FORK
+from .. import compat, servers
 from ..errors import UsageError
 from .arguments import comma_list, count, positive_seconds
 from .messages import PROG, fail
@@ -58,6 +57,10 @@ def run(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
     from .. import lab
     args = lab_parser(lab).parse_args(argv)
+    if not compat.CAN_PASS_FDS:
+        raise UsageError(f"the lab hands each server a pipe for its events "
+                         f"(pass_fds), which {sys.platform} cannot do; run it on "
+                         "Linux or macOS (on Windows: in WSL)")
     models, skipped = models_to_run(args.models)
     settings = lab.Settings(
         workload=lab.WORKLOADS[args.workload], models=models, skipped=skipped,
@@ -84,11 +87,11 @@ def models_to_run(asked):
     default list keeps only what this system can run, and says so.
     """
     if asked is not None:
-        if "forking" in asked and not CAN_FORK:
+        if "forking" in asked and not compat.CAN_FORK:
             raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
                              "does not have; leave it out of --models")
         return asked, []
-    if CAN_FORK:
+    if compat.CAN_FORK:
         return list(DEFAULT_MODELS), []
     return ([model for model in DEFAULT_MODELS if model != "forking"],
             [f"the forking model: {sys.platform} has no os.fork()"])

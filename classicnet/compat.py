@@ -3,22 +3,26 @@
 classicnet is built on Linux, and most students run Windows or macOS.  Every
 place where the three differ is decided here, the way ``socketserver``
 decides its own (``if hasattr(os, "fork"):``): by asking the running Python
-what it has, never by the system's name alone.  The rest of classicnet asks
-this module, so a reader finds each difference once::
+what it has, and by the system's name only where Python cannot tell (the
+form of a socket option, Windows' missing Unix datagrams).  The rest of
+classicnet asks this module, so a reader finds each difference once::
 
-    what                     Linux     macOS            Windows
-    -----------------------  --------  ---------------  ------------------------
-    --forking (os.fork)      yes       yes              refused in one line
-    stop on Ctrl-C/SIGTERM   sigwait   KeyboardInterrupt  KeyboardInterrupt
-                                       (no sigtimedwait)  (no signal masks)
-    --unix stream sockets    yes       yes              no socket.AF_UNIX in Python
-    --unix datagrams         yes       yes              refused in one line
-    idle timeout option      timeval   timeval          DWORD of milliseconds
-    files server (dir_fd)    yes       yes              refused in one line
-    lab: CPU of the server   /proc     not measured     not measured
-    lab: children's CPU      resource  resource         not measured (no resource)
-    events pipe (pass_fds)   yes       yes              no: the lab refuses in one line
-    3.9 (stdlib_module_names)  found by looking each module up (is_standard_module)
+    what                     Linux       macOS          Windows
+    -----------------------  ----------  -------------  -----------------------
+    --forking (os.fork)      yes         yes            refused in one line
+    stop on Ctrl-C, SIGTERM  sigwait()   signal noted,  signal noted, polled
+                                         polled (no     (no signal masks;
+                                         sigtimedwait)  Ctrl-Break too)
+    --unix stream sockets    yes         yes            refused: no AF_UNIX in Python
+    --unix datagrams         yes         yes            refused in one line
+    idle timeout option      timeval     timeval        DWORD of milliseconds
+    files server (dir_fd)    yes         yes            refused in one line
+    lab: the server's CPU    /proc and   not measured   the lab cannot run: its
+                             resource                   servers' events come
+    lab: events (pass_fds)   yes         yes            through a passed pipe
+    Python 3.9               sys.stdlib_module_names missing: is_standard_module()
+
+(PyPy 3.9 lacks sigtimedwait() as macOS does, and takes the same road.)
 
 Leaf module: it imports nothing of classicnet, and importing it changes
 nothing.  Tests simulate a system by removing what it lacks before

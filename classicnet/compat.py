@@ -16,6 +16,8 @@ classicnet asks this module, so a reader finds each difference once::
     --unix stream sockets    yes         yes            refused: no AF_UNIX in Python
     --unix datagrams         yes         yes            refused in one line
     idle timeout option      timeval     timeval        DWORD of milliseconds
+    SO_REUSEADDR (TCP)       set         set            not set: it would let a
+                                                        second server share a port
     files server (dir_fd)    yes         yes            refused in one line
     lab: the server's CPU    /proc and   not measured   the lab cannot run: its
                              resource                   servers' events come
@@ -44,7 +46,8 @@ __all__ = [
     "CAN_FORK", "CAN_PASS_FDS", "CAN_WAIT_FOR_SIGNALS", "HAS_DIR_FD",
     "INTERRUPT_SIGNALS",
     "HAS_UNIX_DATAGRAMS", "HAS_UNIX_SOCKETS", "children_cpu_seconds",
-    "fork_refusal", "idle_timeout_option", "is_standard_module", "unix_refusal",
+    "fork_refusal", "idle_timeout_option", "is_standard_module", "reuses_address",
+    "unix_refusal",
 ]
 
 # --- processes ----------------------------------------------------------------
@@ -75,6 +78,14 @@ HAS_UNIX_SOCKETS = hasattr(socket, "AF_UNIX")
 
 # Windows 10 has Unix-domain stream sockets but never datagram ones.
 HAS_UNIX_DATAGRAMS = HAS_UNIX_SOCKETS and sys.platform != "win32"
+
+
+def reuses_address(platform=sys.platform):
+    """Whether a stream server sets SO_REUSEADDR, to bind again at once a
+    port whose last connections are in TIME_WAIT.  Not on Windows: there
+    the option lets a second server take a port that another one is
+    listening on, and TIME_WAIT never blocked a bind in the first place."""
+    return platform != "win32"
 
 
 def fork_refusal(what="--forking"):

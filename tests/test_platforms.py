@@ -300,3 +300,9 @@ def test_a_server_process_is_refused_at_once_without_pass_fds(monkeypatch):
     monkeypatch.setattr(process, "CAN_PASS_FDS", False)
     with pytest.raises(process.ServerProcessError, match=r"pass_fds"):
         process.ServerProcess(["echo", "--port", "0"])
+
+
+def test_stream_servers_reuse_the_address_except_on_windows():
+    from classicnet.servers.streams import TCPServer
+    assert TCPServer.allow_reuse_address is True
+    assert compat.reuses_address("darwin") and not compat.reuses_address("win32")

@@ -4,7 +4,8 @@ A stream server (TCP) serves *connections*, and a connection can last for
 ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
 
 * ``allow_reuse_address``: a server stopped a moment ago leaves connections
-  in TIME_WAIT; SO_REUSEADDR lets a new one bind the same port at once.
+  in TIME_WAIT; SO_REUSEADDR lets a new one bind the same port at once
+  (not on Windows, where it means something else: ``compat.reuses_address``).
 * ``request_queue_size``: socketserver listens with a backlog of 5, so a
   class of students connecting together is partly refused.  classicnet asks
   for ``socket.SOMAXCONN`` (the kernel may cap it further).
@@ -33,7 +34,7 @@ import socketserver
 import threading
 import time
 
-from ..compat import idle_timeout_option
+from ..compat import idle_timeout_option, reuses_address
 from ..contract import idle_timeout_of
 from .classroom import ClassroomServer
 
@@ -71,7 +72,7 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
 
     transport = "tcp"
     arrival = "connection from"
-    allow_reuse_address = True
+    allow_reuse_address = reuses_address()
     request_queue_size = socket.SOMAXCONN
     idle_timeout = DEFAULT_IDLE_TIMEOUT
     max_connections = DEFAULT_MAX_CONNECTIONS

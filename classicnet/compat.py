@@ -46,7 +46,7 @@ __all__ = [
     "CAN_FORK", "CAN_PASS_FDS", "CAN_WAIT_FOR_SIGNALS", "HAS_DIR_FD",
     "INTERRUPT_SIGNALS",
     "HAS_UNIX_DATAGRAMS", "HAS_UNIX_SOCKETS", "children_cpu_seconds",
-    "fork_refusal", "idle_timeout_option", "is_standard_module", "reuses_address",
+    "fork_refusal", "idle_timeout_option", "is_standard_module", "process_exists", "reuses_address",
     "unix_refusal",
 ]
 
@@ -152,6 +152,21 @@ def is_standard_module(name):
     origin = os.path.realpath(spec.origin)
     return (origin.startswith(library + os.sep)
             and "site-packages" not in origin.split(os.sep))
+
+
+def process_exists(pid):
+    """Whether process *pid* is running: signal 0 asks, on POSIX.  Windows
+    has no signal 0 (its ``os.kill`` would end the process), so there every
+    process is taken to be running, and what it left is left alone."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True         # a process of another user
+    return True
 
 
 # --- the lab's figures -----------------------------------------------------------

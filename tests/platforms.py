@@ -28,9 +28,8 @@ WINDOWS = {
                    "pthread_kill"],
         "socket": ["AF_UNIX", "SO_PEERCRED"],
     },
-    # Python on Windows pairs sockets over loopback TCP: socket.py does so
-    # where the C module has no socketpair().
-    "c_attributes": {"_socket": ["socketpair"]},
+    # Python on Windows has no C socketpair(): it pairs over loopback TCP.
+    "loopback_socketpair": True,
     "modules": ["resource", "fcntl", "termios", "tty", "pty"],
     "proc": False,
 }
@@ -55,9 +54,6 @@ import builtins, io, os, sys
 SPEC = {spec!r}
 LOG = {log!r}
 
-if "socketpair" in SPEC.get("c_attributes", {{}}).get("_socket", []):
-    import _socket                       # before socket.py decides how to pair
-    del _socket.socketpair
 for module_name, names in SPEC["attributes"].items():
     module = __import__(module_name)
     for name in names:
@@ -74,6 +70,21 @@ def _note(what):
 
 
 _open = builtins.open
+
+if SPEC.get("loopback_socketpair"):
+    import socket
+
+    def socketpair(family=socket.AF_INET, type=socket.SOCK_STREAM, proto=0):
+        """Windows has no socketpair(): Python pairs two sockets over loopback TCP."""
+        with socket.socket(family, type, proto) as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            one = socket.socket(family, type, proto)
+            one.connect(listener.getsockname())
+            other, _ = listener.accept()
+        return one, other
+
+    socket.socketpair = socketpair
 
 
 def _without_proc(function):

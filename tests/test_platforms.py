@@ -306,3 +306,13 @@ def test_stream_servers_reuse_the_address_except_on_windows():
     from classicnet.servers.streams import TCPServer
     assert TCPServer.allow_reuse_address is True
     assert compat.reuses_address("darwin") and not compat.reuses_address("win32")
+
+
+def test_a_process_is_found_by_signal_0_and_never_signalled_on_windows(monkeypatch):
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    child.wait(TIMEOUT)
+    assert compat.process_exists(os.getpid())
+    assert not compat.process_exists(child.pid)         # ended and reaped
+    monkeypatch.setattr(compat.os, "name", "nt")
+    monkeypatch.setattr(compat.os, "kill", None)        # would end it on Windows
+    assert compat.process_exists(child.pid)

@@ -19,6 +19,7 @@ classicnet asks this module, so a reader finds each difference once::
     SO_REUSEADDR (TCP)       set         set            not set: it would let a
                                                         second server share a port
     files server (dir_fd)    yes         yes            refused in one line
+    is a process alive?      kill(pid,0) kill(pid,0)    presumed (kill would end it)
     lab: the server's CPU    /proc and   not measured   the lab cannot run: its
                              resource                   servers' events come
     lab: events (pass_fds)   yes         yes            through a passed pipe

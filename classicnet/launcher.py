@@ -28,7 +28,9 @@ The main thread never runs Python signal handlers: the stop signals are
 blocked and collected with ``signal.sigwait()``.  An exception raised from a
 signal handler could otherwise surface anywhere, even inside
 ``Thread.start()``, and be lost.  A second signal during the grace period
-cuts the remaining clients at once.
+cuts the remaining clients at once.  Where signals cannot be held and
+waited for (Windows, macOS: ``compat.CAN_WAIT_FOR_SIGNALS``), a handler
+only notes each signal and the main thread looks for it in short steps.
 
 The stop signals, and the exit status each ends the command with::
 
@@ -55,6 +57,7 @@ from collections import namedtuple
 from contextlib import contextmanager
 
 from . import contract, loading, registry, servers
+from .compat import CAN_WAIT_FOR_SIGNALS, INTERRUPT_SIGNALS
 from .endpoints import server_endpoint
 from .errors import UsageError
 
@@ -207,7 +210,7 @@ def running(server, grace=0.0):
 
 # The signals that stop a server (the table above); Windows has only SIGINT
 # and SIGTERM.
-STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+STOP_SIGNALS = set(INTERRUPT_SIGNALS)     # SIGINT, SIGTERM, and Ctrl-Break on Windows
 if hasattr(signal, "SIGHUP"):
     STOP_SIGNALS |= {signal.SIGHUP, signal.SIGQUIT}
 
@@ -229,11 +232,11 @@ def serve_until_signalled(server, grace=DEFAULT_GRACE, ready=None):
     signal can no longer be missed: the moment to announce the server.
     Call it from the main thread.  Returns ``Stopped(finished, cut, signal)``.
     """
-    if not hasattr(signal, "pthread_sigmask"):
-        return _serve_until_interrupted(server, grace, ready)
     signals = {signum for signum in STOP_SIGNALS
                if signal.getsignal(signum) is not signal.SIG_IGN
                or signum == signal.SIGINT}     # nohup: hangups stay ignored
+    if not CAN_WAIT_FOR_SIGNALS:
+        return _serve_until_interrupted(server, grace, ready, signals)
     with _signals_held(signals):
         thread = start(server)      # inherits the held signals
         if ready is not None:
@@ -281,14 +284,71 @@ def _stop_unless_hurried(server, thread, grace, signals):
     return finished - cut_early, cut + cut_early
 
 
-def _serve_until_interrupted(server, grace, ready):
-    """Windows has no signal masks: wait for KeyboardInterrupt in the main thread."""
-    thread = start(server)
-    if ready is not None:
-        ready()
+# --- where signals cannot be held and waited for (Windows, macOS) ----------
+
+# How often the main thread looks up to see whether a signal came.  On
+# Windows a Ctrl-C wakes a sleep at once; elsewhere the sleep goes on after
+# the handler (PEP 475), so a stop begins at most this long after the signal.
+INTERRUPT_POLL = 0.25
+
+
+def _serve_until_interrupted(server, grace, ready, signals):
+    """Serve until Ctrl-C, SIGTERM or Ctrl-Break, where signals cannot be
+    held and waited for: Windows has no signal masks, macOS no
+    ``sigtimedwait()``.
+
+    socketserver's own answer is KeyboardInterrupt, but an exception raised
+    from a signal handler can surface anywhere, even inside
+    ``Thread.start()``, and leave a stopping thread running for ever.  So
+    here the handler only notes the signal (``_signals_noted``) and the main
+    thread looks for it every ``INTERRUPT_POLL`` seconds: the same steps as
+    with sigwait(), a second signal during the grace period included.
+    """
+    with _signals_noted(signals) as received:
+        thread = start(server)
+        if ready is not None:
+            ready()
+        while not received and thread.is_alive():
+            time.sleep(INTERRUPT_POLL)
+        if received:
+            log.info("%s received: stopping (grace %.1f s)",
+                     signal.Signals(received[0]).name, grace)
+        finished, cut = _stop_unless_signalled_again(server, thread, grace, received)
+    log.info("stopped: %d client(s) finished, %d cut off", finished, cut)
+    return Stopped(finished, cut, signal.Signals(received[0] if received else signal.SIGINT))
+
+
+@contextmanager
+def _signals_noted(signals):
+    """For the block's length, each stop signal is appended to the list
+    yielded, and does nothing else.  (A shell that starts a program in the
+    background ignores SIGINT: the handler takes it back.)"""
+    received = []
+    previous = {signum: signal.signal(signum, lambda signum, _: received.append(signum))
+                for signum in signals}
     try:
-        while thread.is_alive():
-            thread.join(0.5)
-    except KeyboardInterrupt:
-        pass
-    return Stopped(*stop(server, thread, grace), signal.SIGINT)
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def _stop_unless_signalled_again(server, thread, grace, received):
+    """Run stop() in a helper thread; each signal noted meanwhile cuts every client."""
+    outcome, done = [], threading.Event()
+
+    def stop_and_say_so():
+        try:
+            outcome.append(stop(server, thread, grace))
+        finally:
+            done.set()
+
+    threading.Thread(target=stop_and_say_so, name="classicnet-graceful-stop").start()
+    seen, cut_early = min(len(received), 1), 0     # the first one began the stop
+    while not done.wait(INTERRUPT_POLL):
+        if len(received) > seen:
+            seen = len(received)
+            log.info("second signal: cutting every client now")
+            cut_early += server.cut_clients()
+    finished, cut = outcome[0]
+    return finished - cut_early, cut + cut_early

@@ -196,7 +196,8 @@ def handler_classes_in(module):
 def student_traceback(error):
     """Python's traceback for *error*, less the frames of importlib and classicnet."""
     import traceback        # here: only a student's failing file needs it
-    ours = ("<frozen ", os.path.dirname(os.path.abspath(__file__)),
+    ours = ("<frozen ", "<builtin>/frozen ",     # CPython's, PyPy's importlib
+            os.path.dirname(os.path.abspath(__file__)),
             os.path.dirname(importlib.__file__))
     frames = traceback.extract_tb(error.__traceback__)
     theirs = [frame for frame in frames if not frame.filename.startswith(ours)]

@@ -1,10 +1,9 @@
 """``classicnet lab``: compare the concurrency models under load."""
 
 import argparse
-import os
 import sys
 
-from .. import servers
+from .. import compat, servers
 from ..errors import UsageError
 from .arguments import comma_list, count, milliseconds, positive_seconds, workers
 from .messages import PROG, fail
@@ -12,7 +11,7 @@ from .messages import PROG, fail
 __all__ = ["run"]
 
 
-DEFAULT_MODELS = ["plain", "threading", "forking", "pool", "prefork"]
+DEFAULT_MODELS = ("plain", "threading", "forking", "pool", "prefork")
 
 # The models that need os.fork().
 FORKED_MODELS = ("forking", "prefork")
@@ -33,9 +32,9 @@ def lab_parser(lab):
                         metavar="N,N,...", help="numbers of clients at once, each 1 to 1000000 "
                         "(default: 1,10,100)")
     parser.add_argument("--models", type=comma_list(str, models),
-                        default=DEFAULT_MODELS, metavar="M,M,...",
-                        help=f"models to compare, from: {', '.join(models)} "
-                             f"(default: {','.join(DEFAULT_MODELS)})")
+                        metavar="M,M,...", help=f"models to compare, from: "
+                        f"{', '.join(models)} (default: {','.join(DEFAULT_MODELS)}; "
+                        "forking and prefork only where os.fork exists)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
                         help="seconds of load per model and number of clients, up to 86400 "
                              "(default: %(default)s)")
@@ -67,12 +66,13 @@ def run(argv):
     """Compare the concurrency models under load: a table, sentences, a timeline."""
     from .. import lab
     args = lab_parser(lab).parse_args(argv)
-    forked = [model for model in args.models if model in FORKED_MODELS]
-    if forked and not hasattr(os, "fork"):
-        raise UsageError(f"the {forked[0]} model needs os.fork(), which {sys.platform} "
-                         "does not have; leave it out of --models")
+    if not compat.CAN_PASS_FDS:
+        raise UsageError(f"the lab hands each server a pipe for its events "
+                         f"(pass_fds), which {sys.platform} cannot do; run it on "
+                         "Linux or macOS (on Windows: in WSL)")
+    models, skipped = models_to_run(args.models)
     settings = lab.Settings(
-        workload=lab.WORKLOADS[args.workload], models=args.models,
+        workload=lab.WORKLOADS[args.workload], models=models, skipped=skipped,
         client_counts=args.clients, duration=args.duration, delay=args.delay,
         cost=args.cost, requests_per_connection=args.requests,
         pool_size=args.pool, prefork_workers=args.prefork,
@@ -85,3 +85,22 @@ def run(argv):
     except OSError as error:
         return fail(f"cannot write {error.filename}: {error.strerror}", 1)
     return 0
+
+
+def models_to_run(asked):
+    """The models to measure, and why any of the default ones is left out.
+
+    A model asked for by name that cannot run here is a usage error; the
+    default list keeps only what this system can run, and says so.
+    """
+    if asked is not None:
+        forked = [model for model in asked if model in FORKED_MODELS]
+        if forked and not compat.CAN_FORK:
+            raise UsageError(f"the {forked[0]} model needs os.fork(), which "
+                             f"{sys.platform} does not have; leave it out of --models")
+        return asked, []
+    if compat.CAN_FORK:
+        return list(DEFAULT_MODELS), []
+    return ([model for model in DEFAULT_MODELS if model not in FORKED_MODELS],
+            [f"the {model} model: {sys.platform} has no os.fork()"
+             for model in FORKED_MODELS])

@@ -63,6 +63,8 @@ def measure_all(settings, out):
         f"{settings.per_connection} request(s) per connection; "
         f"{settings.duration:g} s per run")
     out(machine_line())
+    for reason in settings.skipped:
+        out(f"skipped: {reason}")
     measurements = []
     for clients in settings.client_counts:
         runs = ([REFERENCE] if settings.ceiling else []) + list(settings.models)
@@ -81,6 +83,8 @@ def print_report(measurements, sentences, out):
     out("at once: most connections served at the same moment (seen by the clients);")
     out("threads, procs: how many distinct threads and processes served them;")
     out("cpu: the server's CPU seconds per second (1.00 = one core busy).")
+    if all(m.cpu_seconds is None for m in measurements):
+        out("cpu not measured: it needs /proc and the resource module (Linux).")
     loads = [m.load_average for m in measurements if m.load_average is not None]
     if loads:
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "

@@ -6,7 +6,9 @@ student would start it, so the lab measures what the class can run
 (``classicnet.process.ServerProcess``).  The server's events say where it
 listens and, for every connection, which thread in which process served
 it; the lab counts them.  Its CPU time, children included, comes from
-``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
+``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited, less its
+start-up read from /proc: Linux only, so elsewhere the lab says it did
+not measure it (``classicnet.compat``).
 
 The asyncio reference (``classicnet.lab.reference``) is started the same
 way and driven with the same load, to measure the load generator's
@@ -15,10 +17,10 @@ ceiling.
 
 import math
 import os
-import resource
 import sys
 from dataclasses import dataclass, field
 
+from ..compat import children_cpu_seconds
 from ..process import ServerProcess, ServerProcessError
 from .load import run_load
 from .workloads import MESSAGE_SIZE
@@ -52,6 +54,7 @@ class Settings:
     max_children: int = None
     processes: int = None               # load processes
     ceiling: bool = True
+    skipped: list = field(default_factory=list)    # what cannot run here, and why
 
     @property
     def per_connection(self):
@@ -158,16 +161,16 @@ def measure(model, clients, settings):
             server.address, clients, b"x" * MESSAGE_SIZE, settings.per_connection,
             settings.duration, processes=settings.processes)
     finally:
-        cpu_after_load = _children_cpu()
+        cpu_after_load = children_cpu_seconds()
         server.stop()
-    cpu = _children_cpu() - cpu_after_load
+    cpu = _cpu_between(cpu_after_load, children_cpu_seconds(), cpu_before)
     return Measurement(
         model=model, clients=clients, duration=settings.duration,
         requests=result.completed, latencies=sorted(result.latencies),
         connections=sorted(result.connections), start=start,
         errors=result.errors, unfinished=result.unfinished,
         servers=server.served_by, shares=server.served_per_process,
-        cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
+        cpu_seconds=cpu,
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 
@@ -194,6 +197,10 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_between(children_before, children_after, start_up):
+    """The server's CPU seconds under load: what its exit added to the
+    children's CPU, less its start-up; None where either is not measured
+    (no ``resource`` on Windows, no /proc on macOS)."""
+    if None in (children_before, children_after, start_up):
+        return None
+    return max(0.0, children_after - children_before - start_up)

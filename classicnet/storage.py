@@ -31,6 +31,8 @@ import errno
 import os
 import stat
 
+from .fields import quoted
+
 __all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "is_temporary"]
 
 TEMPORARY_PREFIX = ".cnfp-upload-"
@@ -109,15 +111,15 @@ class Root:
         try:
             fd = os.open(name, flags, dir_fd=self.fd)
         except FileNotFoundError:
-            raise StorageError(f"no file named {name!r} here") from None
+            raise StorageError(f"no file named {quoted(name)} here") from None
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.EMLINK):
-                raise StorageError(f"{name!r} is a symbolic link, and links are "
+                raise StorageError(f"{quoted(name)} is a symbolic link, and links are "
                                    "never followed") from None
-            raise StorageError(f"cannot read {name!r}: {error.strerror}") from None
+            raise StorageError(f"cannot read {quoted(name)}: {error.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise StorageError(f"{name!r} is not a regular file")
+            raise StorageError(f"{quoted(name)} is not a regular file")
         return open(fd, "rb", buffering=0)
 
     def check_target(self, name, overwrite):
@@ -127,10 +129,10 @@ class Root:
         except FileNotFoundError:
             return
         if not stat.S_ISREG(status.st_mode):
-            raise StorageError(f"{name!r} exists and is not a regular file; "
+            raise StorageError(f"{quoted(name)} exists and is not a regular file; "
                                "only regular files are replaced")
         if not overwrite:
-            raise StorageError(f"{name!r} already exists; send \"overwrite\": true "
+            raise StorageError(f"{quoted(name)} already exists; send \"overwrite\": true "
                                "to replace it")
 
     def upload(self):
@@ -197,10 +199,10 @@ class Upload:
                 os.link(self.temporary, name, src_dir_fd=root, dst_dir_fd=root)
                 self.remove()
         except FileExistsError:
-            raise StorageError(f"{name!r} appeared during the upload; send "
+            raise StorageError(f"{quoted(name)} appeared during the upload; send "
                                "\"overwrite\": true to replace it") from None
         except OSError as error:
-            raise StorageError(f"cannot store {name!r}: {error.strerror}") from None
+            raise StorageError(f"cannot store {quoted(name)}: {error.strerror}") from None
         self.committed = True
         return os.stat(name, dir_fd=root, follow_symlinks=False)
 

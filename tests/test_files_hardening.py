@@ -114,3 +114,22 @@ def test_send_file_stops_at_the_end_of_a_file_that_shrank(tmp_path, zero_copy):
     with sender, receiver, open(path, "rb") as file:
         sink = sender if zero_copy else OnlySendall()
         assert send_file(sink, file, 0, 5000) == 1000
+
+
+# --- error answers that always fit a header (point 2) ------------------------
+
+INVISIBLE = "\U000e0001"        # 4 bytes of UTF-8, 10 characters once escaped
+
+
+@pytest.mark.parametrize("name", [
+    INVISIBLE * 16000 + "/x",                   # quoted by "contains a slash"
+    "字" * 21000 + "\\",                          # quoted by "contains a backslash"
+    INVISIBLE * 16000,                          # over 255 bytes
+])
+def test_an_error_about_a_huge_name_fits_a_header_and_the_connection_goes_on(root, name):
+    with running_server("files", root=str(root)) as address, connect(address) as client:
+        answer = ask(client, {"op": "get", "name": name})
+        assert answer["ok"] is False
+        assert len(answer["error"]) < 1100 and "\n" not in answer["error"]
+        assert ask(client, {"op": "list"}) == {"ok": True, "files": []}
+

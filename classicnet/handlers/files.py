@@ -44,7 +44,7 @@ from .. import framing
 from ..contract import Option
 from ..endpoints import format_address
 from ..errors import UsageError
-from ..fields import check_file_name, optional_field, required_field, size_field
+from ..fields import check_file_name, optional_field, quoted, required_field, size_field
 from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
 from ..hashing import BackgroundSha256, DigestCache, HashingFailed, is_sha256, sha256_of
 from ..quantities import byte_count
@@ -58,6 +58,10 @@ __all__ = ["FilesHandler"]
 log = logging.getLogger("classicnet.files")
 
 DEFAULT_MAX_SIZE = 1 << 30        # 1 GiB
+
+# An error answer is one line of at most this many characters (at most
+# 4 bytes each in UTF-8): it always fits a header, whatever a client sent.
+MAX_ERROR_CHARS = 1000
 
 
 class Refusal(Exception):
@@ -169,8 +173,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
         framing.send_message(self.request, header)
 
     def reply_error(self, error):
-        log.info("client %s: refused: %s", self.who, error)
-        self.reply({"ok": False, "error": str(error)})
+        """Answer ``"ok": false``, in one line short enough for any header."""
+        message = printable(str(error), MAX_ERROR_CHARS)
+        log.info("client %s: refused: %s", self.who, message)
+        self.reply({"ok": False, "error": message})
 
     # --- list and quit ----------------------------------------------------
 
@@ -202,7 +208,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         with self.root.open_for_reading(name) as file:
             status = os.fstat(file.fileno())
             if offset > status.st_size:
-                raise Refusal(f"offset {offset} is past the end of {name!r} "
+                raise Refusal(f"offset {offset} is past the end of {quoted(name)} "
                               f"({status.st_size} bytes)")
             count = status.st_size - offset
             response = {"ok": True, "name": name, "size": count,
@@ -246,7 +252,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         with self.root.upload() as upload:
             digest = self.store_body(upload)
             if expected is not None and digest != expected.lower():
-                raise Refusal(f"sha256 mismatch for {name!r}: received {digest}, "
+                raise Refusal(f"sha256 mismatch for {quoted(name)}: received {digest}, "
                               f"expected {expected.lower()}; the upload was discarded")
             status = upload.commit(name, overwrite)
         self.server.shared.digests.remember(status, digest)
@@ -288,7 +294,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     def checked_name(self, header, key):
         name = check_file_name(required_field(header, key, str))
         if is_temporary(name):
-            raise Refusal(f"{name!r} is reserved for uploads in progress")
+            raise Refusal(f"{quoted(name)} is reserved for uploads in progress")
         return name
 
 

@@ -20,6 +20,10 @@ connection ends (CNFP/1, ``docs/protocol.md``), one at a time:
 * A new name appears with ``os.link``, which fails if the name exists,
   atomically: no other upload can slip in between check and write.  An
   existing file is replaced with ``os.replace``, and only when asked to.
+* What gets a name is the file the upload wrote, reached through its open
+  descriptor, not through the temporary name: a local user may swap that
+  name for a symbolic link to a file outside the root, and the server must
+  never publish that file (``Upload.commit()`` says how).
 
 Every failure is a ``StorageError`` whose message is one line a person
 can read: the server sends it to the client as it is.
@@ -37,6 +41,9 @@ __all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "is_temporary"]
 
 TEMPORARY_PREFIX = ".cnfp-upload-"
 TEMPORARY_SUFFIX = ".part"
+
+# Where Linux names each open file descriptor of the process.
+PROC_FD = "/proc/self/fd"
 
 
 class StorageError(Exception):
@@ -140,6 +147,11 @@ class Root:
         return Upload(self.fd)
 
 
+def temporary_name():
+    """A new temporary name; the writer's process id says whose it is."""
+    return f"{TEMPORARY_PREFIX}{os.getpid()}-{os.urandom(8).hex()}{TEMPORARY_SUFFIX}"
+
+
 class Upload:
     """One upload on its way in: a temporary file beside its target, until ``commit()``.
 
@@ -157,8 +169,7 @@ class Upload:
 
     def __init__(self, root_fd):
         self.root = root_fd
-        self.temporary = (f"{TEMPORARY_PREFIX}{os.getpid()}-{os.urandom(8).hex()}"
-                          f"{TEMPORARY_SUFFIX}")
+        self.temporary = temporary_name()
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
         try:
             self.fd = os.open(self.temporary, flags, 0o666, dir_fd=root_fd)
@@ -170,9 +181,9 @@ class Upload:
         return self
 
     def __exit__(self, *exc_info):
-        self.close()
         if not self.committed:
             self.remove()
+        self.close()
 
     def close(self):
         if self.fd is not None:
@@ -189,25 +200,81 @@ class Upload:
                                "nothing was kept") from None
 
     def commit(self, name, overwrite=False):
-        """Give the finished upload its name; return the file's new status."""
-        self.close()
-        root = self.root
+        """Give the finished upload its name; return the file's new status.
+
+        What gets the name is the file this upload wrote, through its open
+        descriptor, never whatever the temporary name points to by now:
+        anyone who can write in the root can swap that name for a symbolic
+        link to a file outside it while the upload comes in.
+        """
         try:
             if overwrite:
-                os.replace(self.temporary, name, src_dir_fd=root, dst_dir_fd=root)
+                staged = temporary_name()
+                self.link_written_file(staged)
+                try:
+                    os.replace(staged, name, src_dir_fd=self.root, dst_dir_fd=self.root)
+                except BaseException:
+                    self.unlink(staged)
+                    raise
             else:
-                os.link(self.temporary, name, src_dir_fd=root, dst_dir_fd=root)
-                self.remove()
+                self.link_written_file(name)
+            self.check_published(name)
         except FileExistsError:
             raise StorageError(f"{quoted(name)} appeared during the upload; send "
                                "\"overwrite\": true to replace it") from None
         except OSError as error:
             raise StorageError(f"cannot store {quoted(name)}: {error.strerror}") from None
         self.committed = True
-        return os.stat(name, dir_fd=root, follow_symlinks=False)
+        self.remove()
+        status = os.fstat(self.fd)
+        self.close()
+        return status
+
+    def link_written_file(self, name):
+        """Make *name* a second name of the file this upload wrote.
+
+        On Linux ``/proc/self/fd/N`` names the open file itself: linking it
+        (and following it, which is what reaches the file) cannot link
+        anything else (a file whose last name was removed cannot get a new
+        one that way: the upload is refused).  Elsewhere the temporary name is checked to still be
+        that file and linked without following a symbolic link; what was
+        linked is checked again by ``check_published()``.
+        """
+        if os.fstat(self.fd).st_nlink == 0:
+            raise self.swapped()        # its name was removed or renamed over
+        if os.path.isdir(PROC_FD):
+            os.link(f"{PROC_FD}/{self.fd}", name, dst_dir_fd=self.root)
+            return
+        if not self.is_written_file(self.temporary):
+            raise self.swapped()
+        os.link(self.temporary, name, src_dir_fd=self.root, dst_dir_fd=self.root,
+                follow_symlinks=False)
+
+    def check_published(self, name):
+        """Refuse, and take back, a *name* that is not the file this upload wrote."""
+        if not self.is_written_file(name):
+            self.unlink(name)
+            raise self.swapped()
+
+    def is_written_file(self, name):
+        try:
+            named = os.stat(name, dir_fd=self.root, follow_symlinks=False)
+        except FileNotFoundError:
+            return False
+        written = os.fstat(self.fd)
+        return (named.st_dev, named.st_ino) == (written.st_dev, written.st_ino)
+
+    @staticmethod
+    def swapped():
+        return StorageError("the upload's temporary file was replaced while it "
+                            "was written; nothing was kept")
 
     def remove(self):
+        """Remove the temporary name (a symbolic link put there is not followed)."""
+        self.unlink(self.temporary)
+
+    def unlink(self, name):
         try:
-            os.unlink(self.temporary, dir_fd=self.root)
+            os.unlink(name, dir_fd=self.root)
         except FileNotFoundError:
             pass

@@ -5,17 +5,18 @@ in for an upload's temporary file, error answers too long for a header, a
 downloader that never reads, a directory with a temporary file's name.
 """
 
+import hashlib
 import os
 import socket
 
 import pytest
 
-from classicnet import framing
+from classicnet import framing, storage
 from classicnet.sending import SendTimedOut, can_send_zero_copy, send_file
 from classicnet.servers.streams import set_idle_timeout
 from classicnet.testing import running_server
 
-from conftest import TIMEOUT
+from conftest import TIMEOUT, wait_until
 
 
 @pytest.fixture
@@ -133,3 +134,53 @@ def test_an_error_about_a_huge_name_fits_a_header_and_the_connection_goes_on(roo
         assert len(answer["error"]) < 1100 and "\n" not in answer["error"]
         assert ask(client, {"op": "list"}) == {"ok": True, "files": []}
 
+
+
+# --- a temporary file swapped for a symbolic link (point 1) ------------------
+
+BODY = bytes(range(256)) * 4096             # 1 MiB
+
+
+def temporary_file(root):
+    names = [name for name in os.listdir(root) if name.endswith(".part")]
+    return names[0] if names else None
+
+
+@pytest.mark.parametrize("kept", [False, True], ids=["removed", "kept"])
+@pytest.mark.parametrize("overwrite", [False, True])
+@pytest.mark.parametrize("proc_fd", ["linux", "elsewhere"])
+def test_a_temporary_file_swapped_for_a_link_never_publishes_the_outside_file(
+        root, tmp_path, monkeypatch, overwrite, proc_fd, kept):
+    """The attacker replaces the temporary name; with *kept* the file it
+    named lives on under another name (outside the root)."""
+    if proc_fd == "elsewhere":
+        monkeypatch.setattr(storage, "PROC_FD", str(tmp_path / "no-proc"))
+    elif not os.path.isdir(storage.PROC_FD):
+        pytest.skip("no /proc/self/fd here")
+    outside = tmp_path / "secret"
+    outside.write_bytes(b"not for clients")
+    if overwrite:
+        (root / "target").write_bytes(b"old")
+    header = {"op": "put", "name": "target", "size": len(BODY),
+              "sha256": hashlib.sha256(BODY).hexdigest(), "overwrite": overwrite}
+    with running_server("files", root=str(root)) as address, connect(address) as client:
+        client.sendall(framing.encode_message(header) + BODY[:len(BODY) // 2])
+        wait_until(lambda: temporary_file(root))
+        part = temporary_file(root)
+        if kept:
+            os.link(root / part, tmp_path / "kept")
+        os.unlink(root / part)
+        os.symlink(outside, root / part)
+        client.sendall(BODY[len(BODY) // 2:])
+        answer = framing.MessageReader(client).read_header()
+        listing = ask(client, {"op": "list"})["files"]
+    assert outside.read_bytes() == b"not for clients"
+    assert os.stat(outside).st_nlink == 1
+    if kept and proc_fd == "linux":       # the file written is published, whole
+        assert answer["ok"] is True
+        assert (root / "target").read_bytes() == BODY
+        assert listing == [{"name": "target", "size": len(BODY)}]
+        return
+    assert answer["ok"] is False and "replaced" in answer["error"]
+    assert sorted(os.listdir(root)) == (["target"] if overwrite else [])
+    assert listing == ([{"name": "target", "size": 3}] if overwrite else [])

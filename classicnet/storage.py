@@ -58,19 +58,33 @@ def is_temporary(name):
 def clear_leftovers(root):
     """Remove the temporary files of servers that no longer run; return their names.
 
-    The writer's process id is part of each temporary name, so a server
-    started beside a running one leaves the other's uploads alone.
+    Only what a server like this one made is touched: a regular file (not a
+    directory or a link that merely has such a name), owned by this user,
+    whose writer is gone.  The writer's process id is part of each
+    temporary name, so a server started beside a running one leaves the
+    other's uploads alone.  An entry that cannot be removed is left.
     """
     removed = []
     with os.scandir(root) as entries:
         for entry in entries:
-            if is_temporary(entry.name) and not _writer_alive(entry.name):
+            if is_leftover(entry):
                 try:
                     os.unlink(entry.path)
-                except FileNotFoundError:
-                    continue
+                except OSError:
+                    continue        # gone already, or not ours to remove
                 removed.append(entry.name)
     return removed
+
+
+def is_leftover(entry):
+    """True for a temporary file (an ``os.DirEntry``) that a stopped server left."""
+    if not is_temporary(entry.name) or _writer_alive(entry.name):
+        return False
+    try:
+        return (entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid())
+    except OSError:
+        return False
 
 
 def _writer_alive(name):

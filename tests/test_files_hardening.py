@@ -8,10 +8,14 @@ downloader that never reads, a directory with a temporary file's name.
 import hashlib
 import os
 import socket
+import subprocess
+import sys
 
 import pytest
 
 from classicnet import framing, storage
+from classicnet.errors import UsageError
+from classicnet.launcher import build_server
 from classicnet.sending import SendTimedOut, can_send_zero_copy, send_file
 from classicnet.servers.streams import set_idle_timeout
 from classicnet.testing import running_server
@@ -184,3 +188,56 @@ def test_a_temporary_file_swapped_for_a_link_never_publishes_the_outside_file(
     assert answer["ok"] is False and "replaced" in answer["error"]
     assert sorted(os.listdir(root)) == (["target"] if overwrite else [])
     assert listing == ([{"name": "target", "size": 3}] if overwrite else [])
+
+
+# --- the start-up sweep (point 4) --------------------------------------------
+
+def dead_pid():
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    return finished.pid
+
+
+def test_the_sweep_skips_what_is_not_a_temporary_file_it_made(cli, root, tmp_path):
+    pid = dead_pid()
+    outside = tmp_path / "outside"
+    outside.write_bytes(b"keep me")
+    (root / f".cnfp-upload-{pid}-dir.part").mkdir()
+    os.symlink(outside, root / f".cnfp-upload-{pid}-link.part")
+    (root / f".cnfp-upload-{pid}-file.part").write_bytes(b"left over")
+    server = cli("files", "--root", str(root))
+    with connect(server.address) as client:
+        assert ask(client, {"op": "list"}) == {"ok": True, "files": []}
+    assert sorted(os.listdir(root)) == [f".cnfp-upload-{pid}-dir.part",
+                                        f".cnfp-upload-{pid}-link.part"]
+    assert outside.read_bytes() == b"keep me"
+
+
+def test_a_root_that_cannot_be_swept_is_named_as_the_cause(root, monkeypatch):
+    def refuse(path):
+        raise PermissionError(13, "Permission denied", path)
+    monkeypatch.setattr(os, "scandir", refuse)
+    with pytest.raises(UsageError, match=r"--root .* cannot be read \(Permission denied\)"):
+        build_server("files", port=0, root=str(root))
+
+
+def test_an_entry_that_vanishes_during_the_sweep_is_skipped(root):
+    pid = dead_pid()
+    (root / f".cnfp-upload-{pid}-a.part").write_bytes(b"x")
+
+    class Vanishing:
+        name = f".cnfp-upload-{pid}-a.part"
+
+        def is_file(self, follow_symlinks):
+            raise FileNotFoundError(2, "No such file or directory")
+
+    assert storage.is_leftover(Vanishing()) is False
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a file away")
+def test_the_sweep_leaves_another_users_file(root):
+    leftover = root / f".cnfp-upload-{dead_pid()}-theirs.part"
+    leftover.write_bytes(b"another user's")
+    os.chown(leftover, 54321, 54321)
+    assert storage.clear_leftovers(str(root)) == []
+    assert leftover.exists()

@@ -108,7 +108,12 @@ class FilesHandler(socketserver.BaseRequestHandler):
                              "give a directory to serve")
         options.root = root
         server.shared.digests = DigestCache()
-        for name in clear_leftovers(root):
+        try:
+            cleared = clear_leftovers(root)
+        except OSError as error:
+            raise UsageError(f"--root {root!r} cannot be read ({error.strerror}); "
+                             "give a directory this user can read and write") from None
+        for name in cleared:
             log.info("removed %s, left by a server that stopped mid-upload", name)
 
     def setup(self):

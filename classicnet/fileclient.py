@@ -49,7 +49,7 @@ from .text import printable
 
 __all__ = [
     "ChecksumMismatch", "FileClient", "FileTransferError", "ProgressBar",
-    "ServerRefused", "download_paths", "get", "list_files", "put",
+    "ServerRefused", "TargetExists", "download_paths", "get", "list_files", "put",
 ]
 
 DEFAULT_ADDRESS = ("127.0.0.1", 9000)
@@ -66,6 +66,28 @@ class ServerRefused(FileTransferError):
 
 class ChecksumMismatch(FileTransferError):
     """A download's sha256 differs from the one the server announced."""
+
+
+class TargetExists(FileTransferError):
+    """A download's target exists, and the caller did not ask to replace it."""
+
+
+def publish(partial, target, overwrite):
+    """Give a checked download its name; without *overwrite*, never replace one."""
+    if overwrite:
+        os.replace(partial, target)
+        return
+    try:
+        os.link(partial, target)        # fails, atomically, if target exists
+    except FileExistsError:
+        raise TargetExists(f"{target} appeared during the download; the download "
+                           f"is kept in {partial}") from None
+    except OSError:                     # a file system without hard links
+        if os.path.lexists(target):
+            raise TargetExists(f"{target} already exists") from None
+        os.replace(partial, target)
+        return
+    os.unlink(partial)
 
 
 def download_paths(name, target=None):
@@ -140,15 +162,20 @@ class FileClient:
 
     # --- get --------------------------------------------------------------
 
-    def get(self, name, target=None, resume=False, offset=None, progress=None):
+    def get(self, name, target=None, resume=False, offset=None, progress=None,
+            overwrite=True):
         """Download *name* to *target* (default: *name* in the current directory).
 
         *target* may be a directory.  With *resume*, continue from the bytes
         already in ``TARGET.part``; *offset* continues from exactly that many
         of them.  *progress*, if given, is called as ``progress(done, total)``.
+        Without *overwrite*, an existing TARGET is left alone
+        (``TargetExists``), checked before asking and again at the end.
         Returns the server's answer with ``"path"`` added.
         """
         target, partial = download_paths(name, target)
+        if not overwrite and os.path.lexists(target):
+            raise TargetExists(f"{target} already exists")
         start = self.resume_offset(partial, resume, offset)
         header = {"op": "get", "name": name}
         if resume or offset is not None:
@@ -181,7 +208,7 @@ class FileClient:
                 f"the server announced {expected}; the download was discarded"
                 + (" (did the file change on the server since the first part?)"
                    if start else ""))
-        os.replace(partial, target)
+        publish(partial, target, overwrite)
         return dict(answer, path=target, size=total)
 
     @staticmethod
@@ -242,10 +269,10 @@ def list_files(address=DEFAULT_ADDRESS, **options):
 
 
 def get(address, name, target=None, resume=False, offset=None, progress=None,
-        **options):
+        overwrite=True, **options):
     """Download one file, as ``FileClient.get()`` does."""
     with FileClient(address, **options) as client:
-        return client.get(name, target, resume, offset, progress)
+        return client.get(name, target, resume, offset, progress, overwrite)
 
 
 def put(address, path, name=None, overwrite=False, progress=None, **options):

@@ -3,6 +3,7 @@
 import argparse
 import os
 import sys
+import time
 
 from .. import framing
 from ..endpoints import check_host, format_address
@@ -31,6 +32,8 @@ def files_parser():
                        help="continue an interrupted download from PATH.part")
     start.add_argument("--offset", type=int, metavar="N",
                        help="continue from byte N of PATH.part")
+    get.add_argument("--force", action="store_true",
+                     help="replace a local file of that name")
     put = words.add_parser("put", help="upload a file (checked with sha256)")
     put.add_argument("path", metavar="PATH", help="the local file to upload")
     put.add_argument("--as", dest="name", metavar="NAME",
@@ -78,12 +81,42 @@ def run_word(client, args):
         return 0
     label = args.name if args.word == "get" else os.path.basename(args.path)
     bar = fileclient.ProgressBar.on(sys.stderr, label)
+    started = time.monotonic()
     try:
         if args.word == "get":
-            client.get(args.name, args.output, args.resume, args.offset, bar)
+            answer = download(client, args, bar)
         else:
-            client.put(args.path, args.name, args.force, bar)
+            answer = upload(client, args, bar)
     finally:
         if bar:
             bar.close()
+    if bar:     # on a terminal: one line to say it is done, and checked
+        print(summary(answer["size"], time.monotonic() - started), file=sys.stderr)
     return 0
+
+
+def download(client, args, bar):
+    """``get``: never replace a local file without --force."""
+    from .. import fileclient
+    try:
+        return client.get(args.name, args.output, args.resume, args.offset, bar,
+                          overwrite=args.force)
+    except fileclient.TargetExists as error:
+        raise fileclient.TargetExists(f"{error}; add --force to replace it, "
+                                      "or -o PATH to save it elsewhere") from None
+
+
+def upload(client, args, bar):
+    """``put``: never replace a file on the server without --force."""
+    from .. import fileclient
+    name = args.name if args.name is not None else os.path.basename(args.path)
+    if not args.force and any(file["name"] == name for file in client.list()):
+        raise fileclient.TargetExists(f"'{printable(name, 60)}' already exists on "
+                                      "the server; add --force to replace it")
+    return client.put(args.path, args.name, args.force, bar)
+
+
+def summary(size, seconds):
+    """The line that ends a transfer on a terminal: ``200.0 MiB in 0.6 s, sha256 ok``."""
+    from ..progress import human_bytes
+    return f"{human_bytes(size)} in {seconds:.1f} s, sha256 ok"

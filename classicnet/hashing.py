@@ -83,7 +83,8 @@ class BackgroundSha256:
     baseline (medians of alternated runs); the hashing thread alone, at
     0.8 s per GiB, keeps it below about 0.6 even on an idle machine.
 
-    Memory stays flat: two buffers, used in turn.  ``free_buffer()`` hands
+    Memory stays flat: two buffers of half a MiB, used in turn (1 MiB per
+    transfer, taken when it starts).  ``free_buffer()`` hands
     out the one the thread is not reading, and ``update()`` waits until the
     previous chunk is hashed before it hands over the next, so at most one
     chunk is being hashed at any time.  An error in the thread is raised
@@ -97,7 +98,7 @@ class BackgroundSha256:
             return digest.hexdigest()
     """
 
-    def __init__(self, chunk_size=CHUNK_SIZE):
+    def __init__(self, chunk_size=CHUNK_SIZE // 2):
         self.digest = hashlib.sha256()
         self.buffers = [memoryview(bytearray(chunk_size)) for _ in range(2)]
         self.turn = 0

@@ -241,3 +241,45 @@ def test_the_sweep_leaves_another_users_file(root):
     os.chown(leftover, 54321, 54321)
     assert storage.clear_leftovers(str(root)) == []
     assert leftover.exists()
+
+
+# --- memory per connection (point 5) -----------------------------------------
+
+def resident_kib(pid):
+    with open(f"/proc/{pid}/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+
+def uploads_under_way(root, count):
+    sizes = [entry.stat().st_size for entry in os.scandir(root)
+             if entry.name.endswith(".part")]
+    return len(sizes) == count and all(size >= 2**20 for size in sizes)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+def test_memory_per_idle_connection_and_per_upload(cli, root):
+    """Buffers are taken when a transfer needs them: an idle connection
+    holds none, an upload two of half a MiB (docs/security.md has the
+    figures for 200 of each, from scripts/measure_files_memory.py)."""
+    count = 50
+    server = cli("files", "--threading", "--root", str(root), "--max-size", "1G")
+    pid = server.process.pid
+    clients = [connect(server.address)]
+    try:
+        ask(clients[0], {"op": "list"})
+        at_rest = resident_kib(pid)
+        for _ in range(count):
+            clients.append(connect(server.address))
+            ask(clients[-1], {"op": "list"})
+        idle = resident_kib(pid)
+        for number in range(count):
+            clients.append(connect(server.address))
+            clients[-1].sendall(framing.encode_message(
+                {"op": "put", "name": f"up-{number}", "size": 2**30}) + bytes(2 * 2**20))
+        wait_until(lambda: uploads_under_way(root, count))
+        uploading = resident_kib(pid)
+    finally:
+        for client in clients:
+            client.close()
+    assert (idle - at_rest) / count <= 100
+    assert (uploading - idle) / count <= 1.2 * 1024

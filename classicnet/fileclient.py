@@ -41,8 +41,8 @@ import os
 
 from . import framing
 from .endpoints import Endpoint
-from .fields import check_file_name, optional_field, required_field, size_field
-from .hashing import sha256_of
+from .fields import check_file_name, optional_field, quoted, required_field, size_field
+from .hashing import BackgroundSha256, HashingFailed, sha256_of
 from .progress import ProgressBar
 from .sending import send_file
 from .text import printable
@@ -70,6 +70,12 @@ class ChecksumMismatch(FileTransferError):
 
 class TargetExists(FileTransferError):
     """A download's target exists, and the caller did not ask to replace it."""
+
+
+def write_all(file, data):
+    """Write all of *data* to an unbuffered file (one write may take only part)."""
+    while data:
+        data = data[file.write(data):]
 
 
 def publish(partial, target, overwrite):
@@ -187,29 +193,42 @@ class FileClient:
         if answer.get("offset", 0) != start or answer.get("name") != name:
             raise framing.BadHeader(f"the server answered for another name or "
                                     f"offset: {printable(str(answer))}")
-        with open(partial, "r+b" if start else "wb") as file:
+        total = start + count
+        with open(partial, "r+b" if start else "wb", buffering=0) as file:
             try:
                 digest = sha256_of(file, start)
             except EOFError as error:       # it shrank since we looked
                 raise FileTransferError(str(error)) from None
             file.truncate(start)
-            total = start + count
-            done = start
-            for chunk in self.reader.body_chunks():
-                file.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        if digest.hexdigest() != expected:
+            received = self.receive_body(file, digest, start, total, progress)
+        if received != expected:
             os.unlink(partial)
             raise ChecksumMismatch(
-                f"sha256 mismatch for {name!r}: received {digest.hexdigest()}, "
+                f"sha256 mismatch for {quoted(name)}: received {received}, "
                 f"the server announced {expected}; the download was discarded"
                 + (" (did the file change on the server since the first part?)"
                    if start else ""))
         publish(partial, target, overwrite)
         return dict(answer, path=target, size=total)
+
+    def receive_body(self, file, digest, done, total, progress):
+        """Write the body to *file*, hashing it on the way; return the sha256.
+
+        Each chunk is written here while the ones before it are hashed in a
+        second thread (``hashing.BackgroundSha256``), so a download goes
+        as fast as one core hashes.
+        """
+        try:
+            with BackgroundSha256(digest=digest) as hashing:
+                for chunk in self.reader.body_chunks(hashing.free_buffer):
+                    write_all(file, chunk)
+                    hashing.update(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+                return hashing.hexdigest()
+        except HashingFailed as error:
+            raise FileTransferError(f"{error}; the download cannot be checked") from None
 
     @staticmethod
     def resume_offset(partial, resume, offset):

@@ -7,10 +7,11 @@ import re
 import select
 import socket
 import socketserver
+import types
 
 import pytest
 
-from classicnet import cli, fileclient, framing, progress
+from classicnet import cli, fileclient, framing, hashing, progress
 from classicnet.testing import running_server
 
 from conftest import TIMEOUT
@@ -354,3 +355,20 @@ def test_a_transfer_ends_with_one_summary_line_on_a_terminal(server, tmp_path,
     assert client(server, *words) == 0
     last = terminal.getvalue().split("\n")[-2]
     assert re.fullmatch(r"293\.0 KiB in \d+\.\d s, sha256 ok", last), last
+
+
+class FailingDigest:
+    """A sha256 that fails, as a bug in the hashing thread would."""
+
+    def update(self, data):
+        raise ValueError("broken on purpose")
+
+
+def test_a_failure_in_the_hashing_thread_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashing, "hashlib", types.SimpleNamespace(sha256=FailingDigest))
+    with running_server(WrongDigest) as address:
+        with pytest.raises(fileclient.FileTransferError,
+                           match=r"hashing failed \(broken on purpose\); the download "
+                                 "cannot be checked"):
+            fileclient.get(address, "data.bin", tmp_path / "x")
+    assert not (tmp_path / "x").exists()

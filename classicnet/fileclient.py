@@ -23,9 +23,14 @@ request's ``"offset"``) and checks the whole file against the server's
 size and sha256 at the end, as FTP's REST command does for the course's
 FTP homework.
 
-An upload is hashed first, so the server can check what it received
-and keep nothing if it differs; then it leaves with zero-copy
-``socket.sendfile()``.  Both directions take *progress*, a function called
+A download is written while a second thread hashes what came before
+(``hashing.BackgroundSha256``), so it goes as fast as one core hashes.
+An upload is hashed first, since the request's header carries the
+sha256 (so the server can check what it received and keep nothing if
+it differs); then it leaves with zero-copy ``os.sendfile()``
+(``classicnet.sending``).  Neither direction will replace an existing
+file unless asked: ``overwrite=True`` (a download's default, as
+``open(path, "wb")`` does; the command line asks for ``--force``).  Both directions take *progress*, a function called
 as ``progress(done, total)``; ``ProgressBar.on(sys.stderr, name)``
 (``classicnet.progress``) draws one on a terminal.
 

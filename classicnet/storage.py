@@ -37,7 +37,8 @@ import stat
 
 from .fields import quoted
 
-__all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "is_temporary"]
+__all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "identity_of",
+           "is_temporary"]
 
 TEMPORARY_PREFIX = ".cnfp-upload-"
 TEMPORARY_SUFFIX = ".part"
@@ -100,15 +101,35 @@ def _writer_alive(name):
     return True
 
 
+def identity_of(path):
+    """What makes a directory the same directory, whatever its path: device and inode."""
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
+
+
 class Root:
     """The root directory, opened once: every name is looked up inside it.
+
+    With *identity* (``identity_of()`` at start-up), the directory opened
+    must be the one the server started with: whoever can write beside the
+    root could otherwise rename it and put a link to another directory in
+    its place, and the next connection would serve that one.
 
     Methods for the caller: ``files()``, ``open_for_reading()``,
     ``check_target()``, ``upload()``, ``close()``.
     """
 
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    def __init__(self, path, identity=None):
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as error:
+            raise StorageError(f"the root directory cannot be opened any more "
+                               f"({error.strerror})") from None
+        status = os.fstat(self.fd)
+        if identity is not None and (status.st_dev, status.st_ino) != identity:
+            os.close(self.fd)
+            raise StorageError("the root directory was moved or replaced since the "
+                               "server started; nothing is served")
 
     def close(self):
         os.close(self.fd)

@@ -283,3 +283,23 @@ def test_memory_per_idle_connection_and_per_upload(cli, root):
             client.close()
     assert (idle - at_rest) / count <= 100
     assert (uploading - idle) / count <= 1.2 * 1024
+
+
+# --- beyond the issue: the root itself replaced ------------------------------
+
+def test_a_root_replaced_by_a_link_to_another_directory_is_not_served(tmp_path):
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    root.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "secret").write_bytes(b"not for clients")
+    with running_server("files", root=str(root)) as address:
+        root.rename(tmp_path / "moved")
+        root.symlink_to(elsewhere)
+        with connect(address) as client:
+            answer = framing.MessageReader(client).read_header()
+            assert answer["ok"] is False and "moved or replaced" in answer["error"]
+        os.unlink(root)
+        with connect(address) as client:
+            answer = framing.MessageReader(client).read_header()
+            assert answer["ok"] is False and "cannot be opened any more" in answer["error"]
+    assert os.listdir(elsewhere) == ["secret"]

@@ -52,7 +52,7 @@ from ..hashing import BackgroundSha256, DigestCache, HashingFailed, is_sha256, s
 from ..quantities import byte_count
 from ..registry import register
 from ..sending import SendTimedOut, send_file
-from ..storage import Root, StorageError, clear_leftovers, is_temporary
+from ..storage import Root, StorageError, clear_leftovers, identity_of, is_temporary
 from ..text import printable
 
 __all__ = ["FilesHandler"]
@@ -109,6 +109,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
             raise UsageError(f"--root {os.fspath(options.root)!r} {what}; "
                              "give a directory to serve")
         options.root = root
+        server.shared.root_identity = identity_of(root)
         server.shared.digests = DigestCache()
         try:
             cleared = clear_leftovers(root)
@@ -120,12 +121,19 @@ class FilesHandler(socketserver.BaseRequestHandler):
 
     def setup(self):
         self.reader = framing.MessageReader(self.request)
-        self.root = Root(self.server.options.root)
+        self.root = None
 
     def finish(self):
-        self.root.close()
+        if self.root is not None:
+            self.root.close()
 
     def handle(self):
+        try:
+            self.root = Root(self.server.options.root, self.server.shared.root_identity)
+        except StorageError as error:
+            log.warning("client %s: %s", self.who, error)
+            self.reply_error(error)
+            return
         try:
             while self.serve_next():
                 pass

@@ -40,6 +40,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -128,6 +129,36 @@ def sha256(port, size, path):
     digest.hexdigest()
 
 
+def write(port, size, path):
+    """Write *size* bytes to a new file beside *path*, as a receiver must."""
+    target = path + ".written"
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        left = size
+        while left:
+            left -= os.write(fd, HASHED[:min(left, 1 << 20)])
+    finally:
+        os.close(fd)
+        os.unlink(target)
+
+
+def recv(port, size, path):
+    """Receive *size* bytes that another thread of this process sends."""
+    sender, receiver = socket.socketpair()
+
+    def send():
+        with sender:
+            left = size
+            while left:
+                sender.sendall(HASHED[:min(left, len(HASHED))])
+                left -= min(left, len(HASHED))
+    thread = threading.Thread(target=send)
+    thread.start()
+    with receiver:
+        receive(receiver, size)
+    thread.join()
+
+
 def client_get(port, size, path):
     fileclient.get(("127.0.0.1", port), "big", os.path.join(os.path.dirname(path),
                                                              "downloaded"))
@@ -146,6 +177,10 @@ def remove_outputs(work):
 
 TRANSFERS = {"get": get, "cold-get": cold_get, "put": put, "client-get": client_get,
              "client-put": client_put}
+
+# What one verified transfer costs, stage by stage (--stages): this process
+# alone, so their CPU time is the "client" column.
+STAGES = {"recv": recv, "write": write}
 
 # The transfers that hash every byte: compared with the sha256 rate.
 VERIFIED = {"cold-get", "put", "client-get", "client-put"}
@@ -195,11 +230,16 @@ def main():
     parser.add_argument("--only", default=None, metavar="NAMES",
                         help="comma-separated transfers to run besides the baseline "
                              "(default: all of " + ", ".join(TRANSFERS) + ")")
+    parser.add_argument("--stages", action="store_true",
+                        help="also time the stages of a verified receive alone, in "
+                             "this process: recv (a socketpair) and write (a new file)")
     args = parser.parse_args()
     size = args.size
     chosen = ["baseline", "sha256"] + (args.only.split(",") if args.only
                                        else list(TRANSFERS))
-    unknown = set(chosen) - set(TRANSFERS) - {"baseline", "sha256"}
+    if args.stages:
+        chosen += list(STAGES)
+    unknown = set(chosen) - set(TRANSFERS) - set(STAGES) - {"baseline", "sha256"}
     if unknown:
         parser.error(f"unknown transfer {sorted(unknown)[0]!r}; "
                      f"choose from: {', '.join(TRANSFERS)}")
@@ -216,8 +256,8 @@ def main():
             load_at_start = os.getloadavg()[0]
             get(files_port, size, source)     # the server hashes "big" once here
             ports = {"baseline": sender_port}
-            servers = {"baseline": sender.pid, "sha256": sender.pid}
-            functions = dict(TRANSFERS, baseline=baseline, sha256=sha256)
+            servers = dict.fromkeys(["baseline", "sha256", *STAGES], sender.pid)
+            functions = dict(TRANSFERS, **STAGES, baseline=baseline, sha256=sha256)
             rates = {name: [] for name in chosen}
             cpu = {name: [] for name in chosen}     # (server, client) seconds per GiB
             for _ in range(args.runs):

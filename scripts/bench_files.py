@@ -300,6 +300,7 @@ def main():
         print(f"{name:<12} {median:12.0f} {min(values):8.0f} {max(values):8.0f} "
               f"{median / base:7.2f} {versus_hash}   {server_cpu:17.2f} {client_cpu:7.2f} "
               f"{server_cpu * median * 1e6 / 2**30:14.2f}")
+    print_limits(rates, cpu, hash_rate)
     print("peak memory: " + ", ".join(f"{who} {mb:.1f} MB" for who, mb in memory.items()))
     print("the server of the baseline is the bare sendfile sender; CPU time is "
           "user + system, whatever the load; server cores = server CPU time / "
@@ -308,6 +309,37 @@ def main():
           "median (one core hashing in memory, same run)")
     print("targets: get >= 0.90 of baseline; cold-get, put, client-get, client-put "
           ">= 0.85 of sha256; memory < 50 MB")
+
+
+def print_limits(rates, cpu, hash_rate):
+    """What bounds each verified transfer, from this run's own figures.
+
+    CPU seconds per GiB hardly change with the load, so they say what an
+    idle machine could do.  A verified receive (put, client-get) hashes,
+    receives and writes every byte while the sender sends it: the CPU time
+    of both processes shares the machine's cores, and the hash needs one
+    core's worth of it.  A transfer whose header carries the sha256
+    (cold-get, client-put) hashes the whole file before its first byte
+    leaves, then moves it as get or put does.
+    """
+    cores = os.cpu_count() or 1
+
+    def cpu_of(name):
+        return sum(statistics.median(part[i] for part in cpu[name]) for i in (0, 1))
+
+    hash_cpu = cpu_of("sha256")
+    print(f"sha256 on one idle core: {hash_cpu:.2f} CPU s/GiB = "
+          f"{2**30 / hash_cpu / 1e6:.0f} MB/s (measured in this run: {hash_rate:.0f} MB/s)")
+    for name in ("put", "client-get"):
+        if name in cpu:
+            bound = min(cores / cpu_of(name), 1 / hash_cpu)
+            print(f"limit of {name}: {cpu_of(name):.2f} CPU s/GiB (server + client) on "
+                  f"{cores} cores: at most {bound * hash_cpu:.2f} of sha256 on an idle machine")
+    for name, then in (("cold-get", "get"), ("client-put", "put")):
+        if name in rates and then in rates:
+            moved = statistics.median(rates[then]) / hash_rate   # in units of sha256
+            print(f"limit of {name}: hash first, then {then} at {moved:.2f} of sha256: "
+                  f"at most {1 / (1 + 1 / moved):.2f} of sha256")
 
 
 if __name__ == "__main__":

@@ -5,18 +5,20 @@ server announces it with every download and checks it on every upload, and
 the client checks it on every download and announces it with every upload.
 Both ends hash the same way, so they share this module::
 
-    sha256_of(file)             a file on disk, read through one buffer
-                                (the client before an upload, the server
-                                before a download)
+    sha256_of(file)             a file on disk, read in this thread while
+                                a second one hashes (the client before an
+                                upload, the server before a download)
     sha256_of(file, length)     only its first bytes (a resumed download
                                 goes on from what it already holds)
     BackgroundSha256            a stream as it arrives, in a second thread
-                                (the server, while an upload comes in)
+                                (the server while an upload comes in, the
+                                client while a download does)
     DigestCache                 what the server has hashed already, so a
                                 file is read once, not on every download
 
-Memory stays flat however large the file: one buffer, or two used in turn,
-never the whole file.
+Memory stays flat however large the file: one buffer, or four used in
+turn, never the whole file.  ``docs/transfers.md`` has what this buys, and
+what still bounds a verified transfer, measured.
 """
 
 import hashlib

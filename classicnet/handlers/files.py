@@ -129,7 +129,8 @@ class FilesHandler(socketserver.BaseRequestHandler):
 
     def handle(self):
         try:
-            self.root = Root(self.server.options.root, self.server.shared.root_identity)
+            self.root = Root(self.server.options.root,
+                             getattr(self.server.shared, "root_identity", None))
         except StorageError as error:
             log.warning("client %s: %s", self.who, error)
             self.reply_error(error)

@@ -26,6 +26,7 @@ has ``sendall``) the file is read through one reused buffer instead.
 import os
 import selectors
 import socket
+import sys
 
 __all__ = ["BLOCK_SIZE", "SendTimedOut", "send_file"]
 
@@ -104,10 +105,24 @@ def _copy(sock, file, offset, count, progress):
             break
         try:
             sock.sendall(buffer[:got])
-        except BlockingIOError:
+        except OSError as error:
+            if not is_send_timeout(error):
+                raise
             raise SendTimedOut("the peer has read nothing for the whole "
                                "idle timeout") from None
         sent += got
         if progress:
             progress(sent)
     return sent
+
+
+def is_send_timeout(error):
+    """True when *error* is the kernel's send timeout (SO_SNDTIMEO) firing.
+
+    A plain socket raises BlockingIOError; a TLS socket the same failure as
+    ``ssl.SSLWantWriteError``.  (If ``ssl`` was never imported, no TLS
+    socket exists to raise it.)
+    """
+    ssl = sys.modules.get("ssl")
+    return isinstance(error, BlockingIOError) or (
+        ssl is not None and isinstance(error, ssl.SSLWantWriteError))

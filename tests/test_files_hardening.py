@@ -98,6 +98,17 @@ class NeverSends(OnlySendall):
         raise BlockingIOError(11, "Resource temporarily unavailable")
 
 
+class TLSNeverSends(OnlySendall):
+    def sendall(self, data):
+        import ssl
+        raise ssl.SSLWantWriteError(3, "The operation did not complete (write)")
+
+
+class Broken(OnlySendall):
+    def sendall(self, data):
+        raise ConnectionResetError(104, "Connection reset by peer")
+
+
 def test_send_file_copies_to_anything_with_sendall(tmp_path):
     path = tmp_path / "data"
     path.write_bytes(bytes(range(256)) * 4096)
@@ -105,8 +116,11 @@ def test_send_file_copies_to_anything_with_sendall(tmp_path):
     with open(path, "rb") as file:
         assert not can_send_zero_copy(sink, file)
         assert send_file(sink, file, 100, 2**20 - 100, seen.append) == 2**20 - 100
-        with pytest.raises(SendTimedOut):
-            send_file(NeverSends(), file, 0, 10)
+        for stuck in (NeverSends(), TLSNeverSends()):
+            with pytest.raises(SendTimedOut):
+                send_file(stuck, file, 0, 10)
+        with pytest.raises(ConnectionResetError):
+            send_file(Broken(), file, 0, 10)
     assert bytes(sink.received) == path.read_bytes()[100:]
     assert seen[-1] == 2**20 - 100
 

@@ -225,6 +225,8 @@ class MessageReader:
         self.sock = sock
         self.chunk_size = chunk_size
         self.body_left = 0
+        # A TLS socket takes no flags (it decrypts in Python, record by record).
+        self.wait_all = WAIT_ALL if type(sock) is socket.socket else 0
 
     def read_exactly(self, count, what="message"):
         """Exactly *count* bytes, in a buffer of their own (a memoryview).
@@ -279,7 +281,7 @@ class MessageReader:
         while self.body_left:
             buffer = next_buffer()
             want = min(self.body_left, len(buffer))
-            got = self.sock.recv_into(buffer[:want], want, WAIT_ALL)
+            got = self.sock.recv_into(buffer[:want], want, self.wait_all)
             if not got:
                 raise IncompleteMessage(
                     f"connection closed in the middle of a message: "

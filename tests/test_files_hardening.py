@@ -317,3 +317,22 @@ def test_a_root_replaced_by_a_link_to_another_directory_is_not_served(tmp_path):
             answer = framing.MessageReader(client).read_header()
             assert answer["ok"] is False and "cannot be opened any more" in answer["error"]
     assert os.listdir(elsewhere) == ["secret"]
+
+
+def test_a_body_is_read_from_a_socket_that_takes_no_flags():
+    """An ssl.SSLSocket refuses recv_into flags such as MSG_WAITALL."""
+    class NoFlags:
+        def __init__(self, data):
+            self.data = data
+
+        def recv_into(self, buffer, size=0, flags=0):
+            if flags:
+                raise ValueError("non-zero flags not allowed")
+            size = min(size or len(buffer), len(self.data), 1000)
+            buffer[:size], self.data = self.data[:size], self.data[size:]
+            return size
+
+    body = os.urandom(5000)
+    reader = framing.MessageReader(NoFlags(framing.encode_message({"size": 5000}, body)))
+    reader.start_body(reader.read_header()["size"])
+    assert b"".join(bytes(chunk) for chunk in reader.body_chunks()) == body

@@ -13,7 +13,7 @@ import sys
 
 import pytest
 
-from classicnet import framing, storage
+from classicnet import framing, storage, uploads
 from classicnet.errors import UsageError
 from classicnet.launcher import build_server
 from classicnet.sending import SendTimedOut, can_send_zero_copy, send_file
@@ -172,8 +172,8 @@ def test_a_temporary_file_swapped_for_a_link_never_publishes_the_outside_file(
     """The attacker replaces the temporary name; with *kept* the file it
     named lives on under another name (outside the root)."""
     if proc_fd == "elsewhere":
-        monkeypatch.setattr(storage, "PROC_FD", str(tmp_path / "no-proc"))
-    elif not os.path.isdir(storage.PROC_FD):
+        monkeypatch.setattr(uploads, "PROC_FD", str(tmp_path / "no-proc"))
+    elif not os.path.isdir(uploads.PROC_FD):
         pytest.skip("no /proc/self/fd here")
     outside = tmp_path / "secret"
     outside.write_bytes(b"not for clients")

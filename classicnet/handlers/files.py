@@ -54,6 +54,7 @@ from ..registry import register
 from ..sending import SendTimedOut, send_file
 from ..storage import Root, StorageError, clear_leftovers, identity_of, is_temporary
 from ..text import printable
+from ..uploads import Upload
 
 __all__ = ["FilesHandler"]
 
@@ -265,7 +266,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
             raise Refusal("field 'sha256' must be 64 hexadecimal digits")
         overwrite = optional_field(header, "overwrite", bool, False)
         self.root.check_target(name, overwrite)
-        with self.root.upload() as upload:
+        with Upload(self.root) as upload:
             digest = self.store_body(upload)
             if expected is not None and digest != expected.lower():
                 raise Refusal(f"sha256 mismatch for {quoted(name)}: received {digest}, "

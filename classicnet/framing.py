@@ -74,6 +74,13 @@ CHUNK_SIZE = 1024 * 1024
 WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
 
 
+def wait_all_flag(sock):
+    """MSG_WAITALL for a socket the kernel reads; 0 for a TLS socket
+    (``ssl.SSLSocket``, the one with a ``cipher()``), whose bytes OpenSSL
+    decrypts, and whose ``recv_into()`` refuses every flag."""
+    return 0 if hasattr(sock, "cipher") else WAIT_ALL
+
+
 class FramingError(Exception):
     """The byte stream does not hold a well-formed message."""
 
@@ -217,6 +224,7 @@ class MessageReader:
         self.sock = sock
         self.buffer = memoryview(bytearray(max(chunk_size, MAX_HEADER_SIZE)))
         self.body_left = 0
+        self.wait_all = wait_all_flag(sock)
 
     def read_exactly(self, count, what="message"):
         """Exactly *count* bytes (at most the buffer size), as a view of the buffer.
@@ -265,7 +273,7 @@ class MessageReader:
         while self.body_left:
             buffer = next_buffer() if next_buffer else self.buffer
             want = min(self.body_left, len(buffer))
-            got = self.sock.recv_into(buffer[:want], want, WAIT_ALL)
+            got = self.sock.recv_into(buffer[:want], want, self.wait_all)
             if not got:
                 raise IncompleteMessage(
                     f"connection closed in the middle of a message: "

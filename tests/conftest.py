@@ -83,13 +83,14 @@ class CommandLineServer(ServerProcess):
 
     def __init__(self, args, env=None, cwd=ROOT, command=None):
         args = list(args)
-        if "--port" not in args:
+        if "--port" not in args and "--unix" not in args:
             args += ["--port", "0"]
         super().__init__(args, env={"PYTHONPATH": PYTHONPATH, **(env or {})}, cwd=cwd,
                          command=command, new_session=True)
 
     def wait_ready(self, timeout=TIMEOUT):
-        """Wait until the server listens and says so; return its ``(host, port)``."""
+        """Wait until the server listens and says so; return its ``(host, port)``
+        (or its path, for a Unix-domain socket)."""
         address = super().wait_ready(timeout)
         self.ready_line = self.readline(timeout)
         assert address_in_line(self.ready_line) == address, \

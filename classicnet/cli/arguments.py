@@ -13,7 +13,7 @@ from ..registry import KINDS
 
 __all__ = [
     "add_address_flags", "add_kind_flags", "argument_type", "comma_list",
-    "count", "limit", "port_number", "positive_seconds", "seconds",
+    "count", "file_mode", "limit", "port_number", "positive_seconds", "seconds",
 ]
 
 
@@ -34,6 +34,16 @@ count = argument_type(quantities.count)
 limit = argument_type(quantities.limit)
 seconds = argument_type(quantities.seconds)
 positive_seconds = argument_type(quantities.positive_seconds)
+
+
+def file_mode(text):
+    """argparse type: ``660`` or ``0o660`` -> 0o660, the permission bits of a file."""
+    digits = text[2:] if text.lower().startswith("0o") else text
+    if not digits or any(char not in "01234567" for char in digits) \
+            or int(digits, 8) > 0o777:
+        raise argparse.ArgumentTypeError(
+            f"must be permissions in octal, such as 600 or 660, not {text!r}")
+    return int(digits, 8)
 
 
 def comma_list(item_type, choices=None):

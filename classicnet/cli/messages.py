@@ -27,6 +27,9 @@ def explain_os_error(error, where=None):
     if where is None:
         return error.strerror or str(error)
     place = f" on {where}"
+    if error.errno == errno.EADDRINUSE and isinstance(where.address, str):
+        return (f"cannot listen{place}: a server is listening on that socket "
+                "already (stop it, or give another --unix path)")
     if error.errno == errno.EADDRINUSE:
         return (f"cannot listen{place}: the address is already in use "
                 "(another server is running there; try another --port, or --port 0)")

@@ -8,7 +8,7 @@ operating system's error on binding into what happened and what to do.
 import errno
 import sys
 
-__all__ = ["PROG", "explain_os_error", "fail"]
+__all__ = ["PROG", "explain_os_error", "fail", "warn"]
 
 PROG = "classicnet"
 
@@ -17,6 +17,11 @@ def fail(message, status):
     """Print one line of error; return *status* (1 runtime, 2 usage)."""
     print(f"{PROG}: {message}", file=sys.stderr)
     return status
+
+
+def warn(message):
+    """Print one line of warning on standard error; carry on."""
+    print(f"{PROG}: {message}", file=sys.stderr)
 
 
 def explain_os_error(error, where=None):

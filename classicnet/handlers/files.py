@@ -209,6 +209,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
             if "offset" in header:
                 response["offset"] = offset
             self.reply(response)
+            # Over TLS there is no zero-copy: socket.sendfile() reads the
+            # file in blocks and sends them, from the file's position when
+            # offset is 0; the digest may have left it at the end.
+            file.seek(offset)
             sent = self.request.sendfile(file, offset, count) if count else 0
         if sent != count:
             log.warning("client %s: %r shrank while being sent; closing", self.who, name)

@@ -60,7 +60,8 @@ def server_command(kind, model, transport):
     if kind == "classicnet":
         where = (["--tls", "--cert", cert, "--key", key, "--port", "0"]
                  if transport == "tls" else ["--unix", socket_path(kind, model)])
-        return [sys.executable, "-m", "classicnet", "echo", f"--{model}", *where,
+        flags = ["--pool", "8"] if model == "pool" else [f"--{model}"]
+        return [sys.executable, "-m", "classicnet", "echo", *flags, *where,
                 "-q", "--max-connections", "0"]
     return [sys.executable, os.path.abspath(__file__), model, transport]
 

@@ -337,3 +337,15 @@ def test_paths_are_endpoints_too():
     with socket.create_server(("127.0.0.1", 0)) as listening:
         with pytest.raises(UsageError, match="needs an ssl.SSLContext"):
             Endpoint("tls", listening.getsockname()).connect(TIMEOUT)
+
+
+def test_a_client_over_the_limit_is_closed_without_a_handshake(tls_server, tls_files):
+    address, events = tls_server("threading", max_connections=1)
+    with connect(address, tls=tls_files.client_context()) as first:
+        first.send(b"a")
+        assert first.recv_exactly(1) == b"a"
+        with socket.create_connection(address, timeout=TIMEOUT) as second:
+            assert second.recv(100) == b""        # closed, and no plain text
+        assert events.wait_for("refused").detail["reason"] == "too many connections"
+        first.send(b"b")
+        assert first.recv_exactly(1) == b"b"

@@ -78,6 +78,11 @@ class TLSServer(TCPServer, TLSAccepting):
                            or None)
         super().finish_request(request, client_address)
 
+    def send_refusal(self, request):
+        """Refuse a client over the limit without a word: plain text is not
+        TLS, and a line in TLS would need the handshake, which must never
+        run in the accepting loop, where refusals happen."""
+
     def handle_error(self, request, client_address):
         """A TLS error while serving (the client closed without saying
         goodbye in TLS, or sent a record that does not decrypt) is the

@@ -66,16 +66,16 @@ class TLSServer(TCPServer, TLSAccepting):
 
     def finish_request(self, request, client_address):
         """Shake hands, within the idle timeout; then serve as over TCP."""
-        if self.idle_timeout:
-            request.settimeout(self.idle_timeout)
+        handler_timeout = idle_timeout_of(self.RequestHandlerClass,
+                                          self.idle_timeout) or None
+        request.settimeout(self.idle_timeout or handler_timeout)
         try:
             request.do_handshake()
         except OSError as error:            # ssl.SSLError is an OSError
             self.events.emit("refused", client_address,
                              reason=f"TLS handshake failed: {handshake_problem(error)}")
             return
-        request.settimeout(idle_timeout_of(self.RequestHandlerClass, self.idle_timeout)
-                           or None)
+        request.settimeout(handler_timeout)
         super().finish_request(request, client_address)
 
     def send_refusal(self, request):

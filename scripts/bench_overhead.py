@@ -292,6 +292,8 @@ def median_of(figures, index):
 
 def round_trips(address, transport, count):
     """*count* requests from one client, each waiting for its answer."""
+    if transport in transport_load.STREAM_TRANSPORTS:
+        return transport_load.round_trips(address, count)
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as client:
         client.settimeout(60)

@@ -83,6 +83,18 @@ def connect(address, context):
     return context.wrap_socket(sock, server_hostname="localhost")
 
 
+def round_trips(address, count):
+    """*count* requests on one connection, each waiting for its answer."""
+    context = None if isinstance(address, str) else client_context()
+    with connect(address, context) as sock:
+        sock.settimeout(60)
+        for _ in range(count):
+            sock.sendall(MESSAGE)
+            received = 0
+            while received < len(MESSAGE):
+                received += len(sock.recv(65536))
+
+
 def client_loop(address, end, counts, latencies, requests_per_connection):
     context = None if isinstance(address, str) else client_context()
     while time.monotonic() < end:

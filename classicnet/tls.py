@@ -56,6 +56,15 @@ def server_context(cert, key):
                          + " (or: python -m classicnet cert)")
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
+    if hasattr(context, "num_tickets"):
+        # After a TLS 1.3 handshake the server sends "session tickets"
+        # (for resuming later), which the client usually acknowledges only
+        # with a delayed ACK.  Nagle's algorithm then holds the server's
+        # first small answer until that ACK: 40 ms on Linux, for every
+        # connection (20 handshakes a second instead of 250, measured in
+        # scripts/bench_overhead.py --handshakes).  A classroom server
+        # gains nothing from resumption, so it sends no tickets.
+        context.num_tickets = 0
     try:
         context.load_cert_chain(cert, key)
     except FileNotFoundError as error:

@@ -6,6 +6,7 @@ model.  What it adds:
 
 * bare servers: a socketserver ``TCPServer`` whose ``get_request()`` wraps
   each accepted socket with the same ``SSLContext`` classicnet uses
+  (``classicnet.tls.server_context()``)
   (handshake on accept, as the simplest TLS server does), and
   socketserver's ``UnixStreamServer`` and its Threading and Forking
   variants, each with the same echo handler as the TCP rows;
@@ -192,11 +193,8 @@ def serve_bare(model, transport):
     base = BareTLSServer if transport == "tls" else BareUnixServer
     server_class = type(f"Bare{model}{transport}", (*MIXINS[model], base), {})
     if transport == "tls":
-        cert, key, _ = pair()
-        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        context.minimum_version = ssl.TLSVersion.TLSv1_2
-        context.load_cert_chain(cert, key)
-        server_class.context = context
+        from classicnet.tls import server_context      # the very same context
+        server_class.context = server_context(*pair()[:2])
         address = ("127.0.0.1", 0)
     else:
         address = socket_path("bare", model)

@@ -353,3 +353,16 @@ def test_a_client_over_the_limit_is_closed_without_a_handshake(tls_server, tls_f
         assert events.wait_for("refused").detail["reason"] == "too many connections"
         first.send(b"b")
         assert first.recv_exactly(1) == b"b"
+
+
+@needs_unix
+def test_files_over_a_unix_socket(short_tmp, tmp_path):
+    data = os.urandom(1024 * 1024 + 3)
+    (tmp_path / "up.bin").write_bytes(data)
+    (tmp_path / "root").mkdir()
+    path = os.path.join(short_tmp, "files.sock")
+    with running_server("files", endpoint=unix_endpoint(path), root=str(tmp_path / "root")):
+        with fileclient.FileClient(unix_endpoint(path)) as client:
+            client.put(str(tmp_path / "up.bin"))
+            client.get("up.bin", str(tmp_path / "down.bin"))
+    assert (tmp_path / "down.bin").read_bytes() == data

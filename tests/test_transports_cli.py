@@ -233,3 +233,18 @@ def test_cert_without_openssl_says_so(tmp_path):
     result = run_cli("cert", str(tmp_path), env={"PATH": str(tmp_path)})
     one_line_error(result, 2, "the openssl command is not installed")
     assert not os.listdir(tmp_path)
+
+
+@pytest.mark.parametrize("model", ["threading", "forking"] if hasattr(os, "fork")
+                         else ["threading"])
+def test_a_signal_stops_a_tls_server_with_a_client_connected(cli, tls_files, model):
+    import ssl
+    server = cli("echo", f"--{model}", *tls_files.server_flags(), "--grace", "0.2")
+    context = ssl.create_default_context(cafile=tls_files.ca)
+    with context.wrap_socket(socket.create_connection(server.address, timeout=TIMEOUT),
+                             server_hostname="localhost") as client:
+        client.sendall(b"still here")
+        assert client.recv(100) == b"still here"
+        server.send_signal(signal.SIGTERM)
+        assert server.wait() == 0
+    assert "Traceback" not in server.log_text()

@@ -78,6 +78,11 @@ def test_transport_usage_mistakes(args, message):
     assert "Traceback" not in result.stderr
 
 
+def test_tls_for_a_udp_only_handler():
+    result = run_cli("reply", "--tls", "--cert", "c", "--key", "k")
+    one_line_error(result, 2, "--tls is TLS over TCP, and reply serves only UDP")
+
+
 def test_a_certificate_that_is_not_pem_is_one_line(tmp_path):
     junk = tmp_path / "junk.pem"
     junk.write_text("not a certificate\n")

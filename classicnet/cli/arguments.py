@@ -15,7 +15,7 @@ from ..registry import KINDS
 
 __all__ = [
     "add_address_flags", "add_client_transport_flags", "add_kind_flags",
-    "client_endpoint", "argument_type", "comma_list",
+    "check_tls_fits", "client_endpoint", "argument_type", "comma_list",
     "count", "file_mode", "limit", "port_number", "positive_seconds", "seconds",
 ]
 
@@ -96,6 +96,18 @@ def add_client_transport_flags(parser):
                              "--host and --port")
 
 
+def check_tls_fits(args, kind):
+    """--tls is TLS over TCP: a UsageError with --unix, or for UDP."""
+    if not args.tls:
+        return
+    if args.unix is not None:
+        raise UsageError("--tls is TLS over TCP; it cannot go with --unix")
+    if kind != "tcp":
+        raise UsageError("--tls is TLS over TCP; it cannot go with --udp"
+                         if getattr(args, "transport", None) == "udp" else
+                         f"--tls is TLS over TCP, and {args.handler} serves only UDP")
+
+
 INSECURE_WARNING = ("warning: --insecure: the server's certificate is not "
                     "checked; anyone in between could read and change every byte")
 
@@ -105,9 +117,7 @@ def client_endpoint(args, kind, warn):
     handler; *warn* is called with one line for --insecure."""
     if (args.cafile or args.insecure) and not args.tls:
         raise UsageError("--cafile and --insecure are for --tls; add --tls")
-    if args.tls and (kind != "tcp" or args.unix is not None):
-        raise UsageError("--tls is TLS over TCP; it cannot go with "
-                         + ("--unix" if args.unix is not None else "--udp"))
+    check_tls_fits(args, kind)
     if args.unix is not None:
         return unix_endpoint(args.unix, kind)
     address = (check_host(args.host), args.port)

@@ -20,6 +20,7 @@ from .. import launcher, loading, registry
 from ..endpoints import server_endpoint, unix_endpoint
 from ..errors import UsageError
 from ..events import JsonLines
+from .arguments import check_tls_fits
 from .logs import configure_logging
 from .serve_flags import server_parser
 
@@ -97,9 +98,7 @@ def endpoint_of(args):
         raise UsageError("--cert and --key are for --tls; add --tls")
     if args.unix_mode is not None and args.unix is None:
         raise UsageError("--unix-mode is for a Unix-domain socket; add --unix PATH")
-    if args.tls and (kind != "tcp" or args.unix is not None):
-        raise UsageError("--tls is TLS over TCP; it cannot go with "
-                         + ("--unix" if args.unix is not None else "--udp"))
+    check_tls_fits(args, kind)
     if args.unix is not None:
         return unix_endpoint(args.unix, kind)
     return server_endpoint("tls" if args.tls else kind, args.host, args.port)

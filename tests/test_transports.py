@@ -366,3 +366,41 @@ def test_files_over_a_unix_socket(short_tmp, tmp_path):
             client.put(str(tmp_path / "up.bin"))
             client.get("up.bin", str(tmp_path / "down.bin"))
     assert (tmp_path / "down.bin").read_bytes() == data
+
+
+# --- the words of a failed handshake, and of peers -----------------------------
+
+def test_a_failed_handshake_is_said_in_a_few_words():
+    from classicnet.servers.tls import handshake_problem
+    wrong = ssl.SSLError(1, "[SSL: WRONG_VERSION_NUMBER] wrong version number")
+    wrong.reason = "WRONG_VERSION_NUMBER"
+    eof = ssl.SSLEOFError(8, "EOF occurred in violation of protocol")
+    eof.reason = "EOF"
+    assert handshake_problem(TimeoutError("timed out")) == "no hello within --timeout"
+    assert handshake_problem(wrong) == "wrong version number"
+    assert handshake_problem(eof) == "the client closed the connection"
+    assert handshake_problem(ConnectionResetError(104, "reset")) == \
+        "the client closed the connection"
+    assert handshake_problem(OSError(errno.EBADF, "Bad file descriptor")) == \
+        "Bad file descriptor"
+
+
+@needs_unix
+def test_a_peer_with_a_path_keeps_it():
+    from classicnet.servers.unix import peer_name
+    one, other = socket.socketpair()
+    with one, other:
+        assert peer_name(one, "/tmp/client.sock") == "/tmp/client.sock"
+        one.close()
+        assert peer_name(one, "") == ""        # the socket cannot say: '' stays
+
+
+def test_openssl_that_fails_is_one_line(tmp_path, monkeypatch):
+    from classicnet.tls import make_pair
+    fake = tmp_path / "bin" / "openssl"
+    fake.parent.mkdir()
+    fake.write_text("#!/bin/sh\necho 'req: bad things happened' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    with pytest.raises(OSError, match="openssl failed: req: bad things happened"):
+        make_pair(str(tmp_path / "certs"))

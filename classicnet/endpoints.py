@@ -112,7 +112,6 @@ class Endpoint(namedtuple("Endpoint", "transport address tls", defaults=(None,))
         sock.settimeout(timeout)
         return sock, address
 
-
     def _handshake(self, sock):
         if self.tls is None:
             raise UsageError("a tls endpoint needs an ssl.SSLContext to connect with")

@@ -28,7 +28,8 @@ import ssl
 import threading
 import time
 
-__all__ = ["Lines", "RECV_SIZE", "reader_socket", "relay_tcp", "relay_udp"]
+__all__ = ["Lines", "RECV_SIZE", "reader_socket", "receive_all_ready", "relay_tcp",
+           "relay_udp"]
 
 RECV_SIZE = 65536
 

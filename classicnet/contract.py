@@ -53,6 +53,8 @@ SERVER_FLAGS = {
     "--plain": "model", "--threading": "model", "--forking": "model",
     "--pool": "pool_size", "--max-children": "max_children",
     "--tcp": "transport", "--udp": "transport", "--host": "host", "--port": "port",
+    "--tls": "tls", "--cert": "cert", "--key": "key", "--unix": "unix",
+    "--unix-mode": "unix_mode",
     "--grace": "grace", "--timeout": "idle_timeout",
     "--max-connections": "max_connections", "--udp-rate": "udp_rate",
     "-v": "verbose", "--verbose": "verbose", "-q": "quiet", "--quiet": "quiet",

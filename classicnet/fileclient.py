@@ -119,11 +119,14 @@ class FileClient:
     """One connection to a CNFP/1 server, for any number of requests.
 
     Methods for the caller: ``list()``, ``get()``, ``put()``, ``close()``
-    (which sends ``quit``).  It is a context manager.
+    (which sends ``quit``).  It is a context manager.  *address* is
+    ``(host, port)``, or an ``endpoints.Endpoint`` (over TLS, or a Unix socket).
     """
 
     def __init__(self, address=DEFAULT_ADDRESS, timeout=DEFAULT_TIMEOUT):
-        self.sock, _ = Endpoint("tcp", tuple(address)).connect(timeout)
+        endpoint = address if isinstance(address, Endpoint) else \
+            Endpoint("tcp", tuple(address))
+        self.sock, _ = endpoint.connect(timeout)
         self.reader = framing.MessageReader(self.sock)
 
     def __enter__(self):

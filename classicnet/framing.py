@@ -82,6 +82,14 @@ SKIP_SIZE = 64 * 1024
 WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
 
 
+def wait_all_flag(sock):
+    """MSG_WAITALL for a plain kernel socket (TCP or Unix); 0 for anything
+    else, such as a TLS socket (``ssl.SSLSocket``, a subclass), whose bytes
+    OpenSSL decrypts in Python, record by record, and whose ``recv_into()``
+    refuses every flag."""
+    return WAIT_ALL if type(sock) is socket.socket else 0
+
+
 class FramingError(Exception):
     """The byte stream does not hold a well-formed message."""
 
@@ -225,8 +233,7 @@ class MessageReader:
         self.sock = sock
         self.chunk_size = chunk_size
         self.body_left = 0
-        # A TLS socket takes no flags (it decrypts in Python, record by record).
-        self.wait_all = WAIT_ALL if type(sock) is socket.socket else 0
+        self.wait_all = wait_all_flag(sock)
 
     def read_exactly(self, count, what="message"):
         """Exactly *count* bytes, in a buffer of their own (a memoryview).

@@ -31,7 +31,7 @@ import sys
 import threading
 import time
 
-from .endpoints import parse_address
+from .endpoints import read_address
 
 __all__ = ["ServerProcess", "ServerProcessError", "START_TIMEOUT", "STOP_TIMEOUT"]
 
@@ -162,7 +162,7 @@ class ServerProcess:
     def wait_ready(self, timeout=START_TIMEOUT):
         """Wait until the server listens; return its ``(host, port)``."""
         listening = self.wait_for_event("listening", timeout)
-        self.address = parse_address(listening["address"])
+        self.address = read_address(listening["address"])
         return self.address
 
     def wait_for_log(self, text, timeout=START_TIMEOUT):

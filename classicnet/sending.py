@@ -47,6 +47,10 @@ def send_file(sock, file, offset, count, progress=None):
     Fewer than *count* only when the file is shorter than that (it shrank).
     *progress*, if given, is called as ``progress(sent)`` after each block.
     Raises ``SendTimedOut`` when the peer stops reading.
+
+    The file's position does not matter (hashing leaves it at the end):
+    ``os.sendfile`` is given *offset*, and the copying path (TLS) seeks
+    to *offset* before it reads.
     """
     if can_send_zero_copy(sock, file):
         return _sendfile(sock, file, offset, count, progress)
@@ -97,7 +101,7 @@ def _wait_writable(sock):
 
 def _copy(sock, file, offset, count, progress):
     buffer = memoryview(bytearray(min(COPY_SIZE, max(count, 1))))
-    file.seek(offset)
+    file.seek(offset)               # sha256_of() left the position at the end
     sent = 0
     while sent < count:
         got = file.readinto(buffer[:min(len(buffer), count - sent)])

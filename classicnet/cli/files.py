@@ -6,10 +6,9 @@ import sys
 import time
 
 from .. import framing
-from ..endpoints import check_host, format_address
 from ..text import printable
-from .arguments import add_address_flags
-from .messages import PROG, fail
+from .arguments import add_address_flags, add_client_transport_flags, client_endpoint
+from .messages import PROG, fail, warn
 
 __all__ = ["run"]
 
@@ -20,6 +19,7 @@ def files_parser():
         description="List, download and upload files on a classicnet files "
                     "server (CNFP/1, see docs/protocol.md).")
     add_address_flags(parser, "the server's address", "the server's port")
+    add_client_transport_flags(parser)
     words = parser.add_subparsers(dest="word", metavar="ls | get | put",
                                   required=True)
     words.add_parser("ls", help="list the server's files")
@@ -47,14 +47,14 @@ def run(argv):
     """Run one file-client operation; 0 on success, 1 when it failed."""
     from .. import fileclient
     args = files_parser().parse_args(argv)
-    address = (check_host(args.host), args.port)
+    address = client_endpoint(args, "tcp", warn)
     try:
         with fileclient.FileClient(address) as client:
             return run_word(client, args)
     except (fileclient.FileTransferError, framing.FramingError) as error:
         return fail(f"{error}{resume_hint(args)}", 1)
     except OSError as error:
-        where = error.filename or format_address(address)
+        where = error.filename or str(address)
         return fail(f"{where}: {error.strerror or error}{resume_hint(args)}", 1)
     except KeyboardInterrupt:
         return fail(f"interrupted{resume_hint(args)}", 130)

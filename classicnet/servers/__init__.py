@@ -11,6 +11,9 @@ socketserver builds its servers by mixing a *model* into a *transport*::
         | UDPServer |  (and the same two mixes for UDP)
         +-----------+
 
+and so for the other transports: ``TLSServer`` (TCP wrapped in TLS),
+``UnixStreamServer`` and ``UnixDatagramServer`` (a socket file).
+
 classicnet keeps exactly that family and adds only what a classroom needs,
 so every class here *is* a socketserver class.  The table a student reads
 is ``SERVER_CLASSES``::
@@ -32,6 +35,8 @@ One module per concern, each read on its own:
     classroom.py   what every server adds: events, the handler's namespaces
     streams.py     TCP: connections, the idle timeout, max_connections
     datagrams.py   UDP: the rules no datagram handler can forget
+    tls.py         TLS: the handshake, where the client is served
+    unix.py        Unix-domain sockets: the socket file and its rules
     pool.py        the pool model (socketserver has none)
     forking.py     the forking model, stoppable (Unix only)
 
@@ -42,6 +47,7 @@ launcher's: it waits for the clients being served for a grace period
 """
 
 import os
+import socket
 import socketserver
 import sys
 
@@ -49,6 +55,7 @@ from ..errors import UsageError
 from .datagrams import UDPServer
 from .pool import ThreadPoolMixIn
 from .streams import TCPServer
+from .tls import TLSServer
 
 __all__ = [
     "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "SETTINGS", "ThreadingMixIn",
@@ -76,6 +83,8 @@ class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
 class ThreadPoolUDPServer(ThreadPoolMixIn, UDPServer): pass
+class ThreadingTLSServer(ThreadingMixIn, TLSServer): pass
+class ThreadPoolTLSServer(ThreadPoolMixIn, TLSServer): pass
 
 
 MODELS = {
@@ -92,16 +101,43 @@ SERVER_CLASSES = {
     ("threading", "udp"): ThreadingUDPServer,
     ("pool", "tcp"): ThreadPoolTCPServer,
     ("pool", "udp"): ThreadPoolUDPServer,
+    ("plain", "tls"): TLSServer,
+    ("threading", "tls"): ThreadingTLSServer,
+    ("pool", "tls"): ThreadPoolTLSServer,
 }
 
-if hasattr(os, "fork"):
+if hasattr(socket, "AF_UNIX"):
+    from .unix import UnixDatagramServer, UnixStreamServer
+
+    class ThreadingUnixStreamServer(ThreadingMixIn, UnixStreamServer): pass
+    class ThreadPoolUnixStreamServer(ThreadPoolMixIn, UnixStreamServer): pass
+    class ThreadingUnixDatagramServer(ThreadingMixIn, UnixDatagramServer): pass
+    class ThreadPoolUnixDatagramServer(ThreadPoolMixIn, UnixDatagramServer): pass
+
+    SERVER_CLASSES.update({
+        ("plain", "unix"): UnixStreamServer,
+        ("threading", "unix"): ThreadingUnixStreamServer,
+        ("pool", "unix"): ThreadPoolUnixStreamServer,
+        ("plain", "unix-dgram"): UnixDatagramServer,
+        ("threading", "unix-dgram"): ThreadingUnixDatagramServer,
+        ("pool", "unix-dgram"): ThreadPoolUnixDatagramServer,
+    })
+
+if hasattr(os, "fork"):     # every system with fork() has AF_UNIX too
     from .forking import ForkingMixIn
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
     class ForkingUDPServer(ForkingMixIn, UDPServer): pass
 
+    class ForkingTLSServer(ForkingMixIn, TLSServer): pass
+    class ForkingUnixStreamServer(ForkingMixIn, UnixStreamServer): pass
+    class ForkingUnixDatagramServer(ForkingMixIn, UnixDatagramServer): pass
+
     SERVER_CLASSES["forking", "tcp"] = ForkingTCPServer
     SERVER_CLASSES["forking", "udp"] = ForkingUDPServer
+    SERVER_CLASSES["forking", "tls"] = ForkingTLSServer
+    SERVER_CLASSES["forking", "unix"] = ForkingUnixStreamServer
+    SERVER_CLASSES["forking", "unix-dgram"] = ForkingUnixDatagramServer
 
 
 # The server-level settings: build_server() accepts them beside a handler's

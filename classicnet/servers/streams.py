@@ -123,6 +123,10 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
                              value=self.max_connections)
             self.refusing = True
         self.events.emit("refused", client_address, reason="too many connections")
+        self.send_refusal(request)
+
+    def send_refusal(self, request):
+        """The line a refused client reads.  May be overridden."""
         try:
             request.send(REFUSAL.format(self.max_connections).encode("ascii"))
         except OSError:

@@ -213,6 +213,24 @@ def test_files_over_tls_streams_both_ways(tls_files, tmp_path):
     assert (local / "copy.bin").read_bytes() == data
 
 
+def test_a_resumed_download_over_tls_starts_at_its_offset(tls_files, tmp_path):
+    """The server hashes the whole file first (leaving its position at the
+    end), then sends from the offset: the copying path must seek there."""
+    root, local = tmp_path / "root", tmp_path / "local"
+    root.mkdir()
+    local.mkdir()
+    data = os.urandom(3 * 1024 * 1024 + 17)
+    (root / "big.bin").write_bytes(data)
+    (local / "copy.bin.part").write_bytes(data[:1234567])
+    with running_server("files", endpoint=Endpoint("tls", ("127.0.0.1", 0)),
+                        tls=tls_files.server_context(), root=str(root)) as address:
+        endpoint = Endpoint("tls", address, tls_files.client_context())
+        with fileclient.FileClient(endpoint) as client:
+            answer = client.get("big.bin", str(local / "copy.bin"), resume=True)
+    assert answer["offset"] == 1234567 and answer["size"] == len(data)
+    assert (local / "copy.bin").read_bytes() == data
+
+
 # --- Unix-domain sockets: the socket file -------------------------------------
 
 @needs_unix

@@ -21,11 +21,11 @@ Theory of operation, one rule at a time:
   and an upload gets its name only once all of it has arrived and its
   sha256 matched (``classicnet.storage`` says how).
 * Memory stays flat: a download leaves the kernel with zero-copy
-  ``os.sendfile()`` (``classicnet.sending``, where every send is bounded
-  by the idle timeout), and an upload comes through four reused buffers
-  of 256 KiB, hashed in a second thread while the next ones fill
-  (``hashing.BackgroundSha256`` says why).  A connection waiting for its
-  next request holds no buffer at all.  The server remembers each
+  ``os.sendfile()``, through one buffer over TLS (``classicnet.sending``,
+  every send bounded by the idle timeout), and an upload comes through
+  four reused buffers of 256 KiB, hashed in a second thread while the next
+  ones fill (``hashing.BackgroundSha256`` says why).  A connection waiting
+  for its next request holds no buffer at all.  The server remembers each
   file's sha256 (``hashing.DigestCache``), so a file is hashed once, not on
   every download (under ``--forking`` each child remembers only for its
   own client).

@@ -32,7 +32,8 @@ import selectors
 import sys
 
 from .endpoints import format_address
-from .relay import RECV_SIZE, Lines, reader_socket, relay_tcp, relay_udp
+from .relay import (RECV_SIZE, Lines, reader_socket, receive_all_ready, relay_tcp,
+                    relay_udp)
 from .text import printable
 
 __all__ = ["DEFAULT_WAIT", "run_client"]
@@ -110,7 +111,7 @@ def talk_tcp(sock, keyboard, screen):
         sock.sendall(line + b"\n")
 
     def receive():
-        data = sock.recv(RECV_SIZE)
+        data = receive_all_ready(sock)      # a TLS socket may hold more than select() sees
         if not data:
             screen.say(f"connection closed by {peer}")
             return False

@@ -54,6 +54,8 @@ SERVER_FLAGS = {
     "--pool": "pool_size", "--max-children": "max_children",
     "--prefork": "workers", "--max-requests": "max_requests",
     "--tcp": "transport", "--udp": "transport", "--host": "host", "--port": "port",
+    "--tls": "tls", "--cert": "cert", "--key": "key", "--unix": "unix",
+    "--unix-mode": "unix_mode",
     "--grace": "grace", "--timeout": "idle_timeout",
     "--max-connections": "max_connections", "--max-per-client": "max_per_client",
     "--udp-rate": "udp_rate",

@@ -3,13 +3,17 @@
 An endpoint is a *transport* and an *address*.  The transport says which
 kind of socket to make; the address, where it is::
 
-    transport   socket                             address         printed as
-    ---------   --------------------------------   -------------   ---------------
-    tcp         AF_INET or AF_INET6, SOCK_STREAM   (host, port)    127.0.0.1:9000
-    udp         AF_INET or AF_INET6, SOCK_DGRAM    (host, port)    [::1]:9000
+    transport    socket                             address         printed as
+    ----------   --------------------------------   -------------   ---------------
+    tcp          AF_INET or AF_INET6, SOCK_STREAM   (host, port)    127.0.0.1:9000
+    udp          AF_INET or AF_INET6, SOCK_DGRAM    (host, port)    [::1]:9000
+    tls          tcp, wrapped in TLS (ssl)          (host, port)    127.0.0.1:9443
+    unix         AF_UNIX, SOCK_STREAM               a file path     /tmp/echo.sock
+    unix-dgram   AF_UNIX, SOCK_DGRAM                a file path     /tmp/echo.sock
 
-The address family follows from the host, as ``http.server`` chooses it:
-``::1`` is IPv6, ``127.0.0.1`` and ``localhost`` are IPv4.  Each transport
+The address family follows from the address, as ``http.server`` chooses it:
+``::1`` is IPv6, ``127.0.0.1`` and ``localhost`` are IPv4, and a path (a
+string rather than a pair) is a Unix-domain socket.  Each transport
 also says which kind of handler serves it (``registry.KINDS``): a stream
 socket is served by a "tcp" handler, a datagram socket by a "udp" one.
 
@@ -27,14 +31,17 @@ line of error, not a traceback from deep inside the ``idna`` codec::
     classicnet.errors.UsageError: --host 'a..b' is not a valid host name: it has an empty label
 """
 
+import os
 import socket
+import sys
 from collections import namedtuple
 
 from .errors import UsageError
 
 __all__ = [
     "Endpoint", "TRANSPORTS", "address_in_line", "check_host", "family_of",
-    "format_address", "parse_address", "server_endpoint",
+    "format_address", "parse_address", "read_address", "server_endpoint",
+    "unix_endpoint",
 ]
 
 Transport = namedtuple("Transport", "socket_type kind")
@@ -42,14 +49,24 @@ Transport = namedtuple("Transport", "socket_type kind")
 TRANSPORTS = {
     "tcp": Transport(socket.SOCK_STREAM, "tcp"),
     "udp": Transport(socket.SOCK_DGRAM, "udp"),
+    "tls": Transport(socket.SOCK_STREAM, "tcp"),
+    "unix": Transport(socket.SOCK_STREAM, "tcp"),
+    "unix-dgram": Transport(socket.SOCK_DGRAM, "udp"),
 }
+
+# The transport a Unix-domain socket takes, by the kind of handler it serves.
+UNIX_TRANSPORTS = {"tcp": "unix", "udp": "unix-dgram"}
+
+# How a Unix-domain peer that never bound a path of its own is named.
+UNNAMED_PEER = "(unnamed)"
 
 MAX_LABEL = 63          # bytes in one dot-separated part of a host name
 MAX_NAME = 253          # bytes in a whole host name (RFC 1035)
 
 
-class Endpoint(namedtuple("Endpoint", "transport address")):
-    """A transport name (a key of ``TRANSPORTS``) and an address."""
+class Endpoint(namedtuple("Endpoint", "transport address tls", defaults=(None,))):
+    """A transport name (a key of ``TRANSPORTS``), an address, and for a
+    client of a "tls" endpoint the ``ssl.SSLContext`` it connects with."""
 
     __slots__ = ()
 
@@ -73,12 +90,18 @@ class Endpoint(namedtuple("Endpoint", "transport address")):
         """A client socket for this endpoint, and the address to talk to.
 
         A stream socket comes connected; a datagram socket is not (UDP has
-        no connection), so every ``sendto`` names the address.
+        no connection), so every ``sendto`` names the address.  A "tls"
+        socket has finished its handshake, the server's certificate checked
+        as ``self.tls`` says.
         """
+        if isinstance(self.address, str):
+            return self._connect_unix(timeout)
         check_host(self.address[0], "host")
         try:
             if self.socket_type == socket.SOCK_STREAM:
                 sock = socket.create_connection(self.address, timeout=timeout)
+                if self.transport == "tls":
+                    sock = self._handshake(sock)
                 return sock, sock.getpeername()
             family, kind, proto, _, address = socket.getaddrinfo(
                 *self.address[:2], type=self.socket_type)[0]
@@ -88,6 +111,47 @@ class Endpoint(namedtuple("Endpoint", "transport address")):
         sock = socket.socket(family, kind, proto)
         sock.settimeout(timeout)
         return sock, address
+
+    def _handshake(self, sock):
+        if self.tls is None:
+            raise UsageError("a tls endpoint needs an ssl.SSLContext to connect with")
+        try:
+            return self.tls.wrap_socket(sock, server_hostname=self.address[0])
+        except BaseException:
+            sock.close()
+            raise
+
+    def _connect_unix(self, timeout):
+        """A Unix-domain socket for the path; a datagram one is bound to a
+        name of its own, since a server can only answer a named sender."""
+        sock = socket.socket(socket.AF_UNIX, self.socket_type)
+        sock.settimeout(timeout)
+        try:
+            if self.socket_type == socket.SOCK_STREAM:
+                sock.connect(self.address)
+            else:
+                sock.bind(_own_datagram_name())
+        except BaseException:
+            sock.close()
+            raise
+        return sock, self.address
+
+
+def _own_datagram_name():
+    """Linux names a socket bound to "" itself, in its abstract namespace
+    (no file); elsewhere a fresh file in a private directory does it."""
+    if sys.platform.startswith("linux"):
+        return ""
+    import tempfile
+    return os.path.join(tempfile.mkdtemp(prefix="classicnet-"), "client.sock")
+
+
+def unix_endpoint(path, kind="tcp"):
+    """The endpoint of a Unix-domain socket at *path*, for a *kind* handler."""
+    if not path:
+        raise UsageError("--unix is empty; give the path of a socket file, "
+                         "such as /tmp/echo.sock")
+    return Endpoint(UNIX_TRANSPORTS[kind], os.path.abspath(path))
 
 
 def server_endpoint(transport, host, port):
@@ -147,8 +211,11 @@ def _host_name_problem(host):
 
 
 def family_of(address):
-    """The address family for *address*: AF_INET6 for an IPv6 host, AF_INET
-    for an IPv4 one, and whatever the resolver says for a name."""
+    """The address family for *address*: AF_UNIX for a path, AF_INET6 for
+    an IPv6 host, AF_INET for an IPv4 one, and whatever the resolver says
+    for a name."""
+    if isinstance(address, (str, bytes)):
+        return socket.AF_UNIX
     host = address[0]
     if ":" in host:
         return socket.AF_INET6
@@ -163,7 +230,12 @@ def family_of(address):
 
 
 def format_address(address):
-    """``("127.0.0.1", 9000)`` -> ``127.0.0.1:9000``; IPv6 hosts go in brackets."""
+    """``("127.0.0.1", 9000)`` -> ``127.0.0.1:9000``; IPv6 hosts go in brackets;
+    a Unix-domain path is itself, and a peer without one ``(unnamed)``."""
+    if isinstance(address, bytes):      # Linux's abstract names: b"\0..."
+        address = address.decode("utf-8", "replace").replace("\0", "@")
+    if isinstance(address, str):
+        return address or UNNAMED_PEER
     host, port = address[0], address[1]
     if ":" in host:
         host = f"[{host}]"
@@ -181,8 +253,17 @@ def parse_address(text):
 
 
 def address_in_line(line):
-    """The address a readiness line names: ``... on 127.0.0.1:9000``."""
+    """The address a readiness line names: ``... on 127.0.0.1:9000``, or
+    the path in ``... on /tmp/echo.sock``."""
     before, on, address = line.rstrip("\n").rpartition(" on ")
     if not on:
         raise ValueError(f"not a readiness line: {line!r}")
-    return parse_address(address)
+    return read_address(address)
+
+
+def read_address(text):
+    """An address as ``str(endpoint)`` printed it: a Unix socket's absolute
+    path stays a path; anything else is ``HOST:PORT`` (``parse_address``)."""
+    if text.startswith("/"):
+        return text
+    return parse_address(text)

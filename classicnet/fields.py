@@ -24,11 +24,16 @@ directly inside it.
 """
 
 from .framing import KINDS, BadHeader, json_kind
+from .text import printable
 
-__all__ = ["MAX_NAME_BYTES", "check_file_name", "optional_field", "required_field",
+__all__ = ["MAX_NAME_BYTES", "check_file_name", "optional_field", "quoted", "required_field",
            "size_field"]
 
 MAX_NAME_BYTES = 255
+
+# How much of a name a message quotes: a hostile name of 60,000 characters
+# must not make an error answer too long for a header (65535 bytes).
+QUOTED_CHARS = 60
 
 
 def required_field(header, key, kind):
@@ -61,6 +66,15 @@ def size_field(header, key="size"):
     return size
 
 
+def quoted(name):
+    """*name* as an error message shows it: quoted, escaped, cut to 60 characters.
+
+    >>> quoted("notes.md")
+    "'notes.md'"
+    """
+    return f"'{printable(name, QUOTED_CHARS)}'"
+
+
 def check_file_name(name):
     """Return *name* if it is one plain CNFP/1 file name, else raise BadHeader.
 
@@ -71,15 +85,15 @@ def check_file_name(name):
     if not isinstance(name, str):
         raise BadHeader(f"a file name must be a string, not {json_kind(name)}")
     if name in ("", ".", ".."):
-        raise BadHeader(f"{name!r} is not a file name")
+        raise BadHeader(f"{quoted(name)} is not a file name")
     for char, what in (("/", "a slash"), ("\\", "a backslash"), ("\0", "a NUL byte")):
         if char in name:
-            raise BadHeader(f"file name {name!r} contains {what}; "
+            raise BadHeader(f"file name {quoted(name)} contains {what}; "
                             "give one plain name, without a directory")
     try:
         length = len(name.encode("utf-8"))
     except UnicodeEncodeError:
-        raise BadHeader(f"file name {name!r} is not valid Unicode") from None
+        raise BadHeader(f"file name {quoted(name)} is not valid Unicode") from None
     if length > MAX_NAME_BYTES:
         raise BadHeader(f"file name of {length} bytes is over {MAX_NAME_BYTES}")
     return name

@@ -23,9 +23,14 @@ request's ``"offset"``) and checks the whole file against the server's
 size and sha256 at the end, as FTP's REST command does for the course's
 FTP homework.
 
-An upload is hashed first, so the server can check what it received
-and keep nothing if it differs; then it leaves with zero-copy
-``socket.sendfile()``.  Both directions take *progress*, a function called
+A download is written while a second thread hashes what came before
+(``hashing.BackgroundSha256``), so it goes as fast as one core hashes.
+An upload is hashed first, since the request's header carries the
+sha256 (so the server can check what it received and keep nothing if
+it differs); then it leaves with zero-copy ``os.sendfile()``
+(``classicnet.sending``).  Neither direction will replace an existing
+file unless asked: ``overwrite=True`` (a download's default, as
+``open(path, "wb")`` does; the command line asks for ``--force``).  Both directions take *progress*, a function called
 as ``progress(done, total)``; ``ProgressBar.on(sys.stderr, name)``
 (``classicnet.progress``) draws one on a terminal.
 
@@ -41,21 +46,19 @@ import os
 
 from . import framing
 from .endpoints import Endpoint
-from .fields import check_file_name, optional_field, required_field, size_field
-from .hashing import sha256_of
+from .fields import check_file_name, optional_field, quoted, required_field, size_field
+from .hashing import BackgroundSha256, HashingFailed, sha256_of
 from .progress import ProgressBar
+from .sending import send_file
 from .text import printable
 
 __all__ = [
     "ChecksumMismatch", "FileClient", "FileTransferError", "ProgressBar",
-    "ServerRefused", "download_paths", "get", "list_files", "put",
+    "ServerRefused", "TargetExists", "download_paths", "get", "list_files", "put",
 ]
 
 DEFAULT_ADDRESS = ("127.0.0.1", 9000)
 DEFAULT_TIMEOUT = 30.0
-
-# How much one sendfile() call may send: between calls the progress bar moves.
-SEND_CHUNK = 4 * 1024 * 1024
 
 
 class FileTransferError(Exception):
@@ -68,6 +71,34 @@ class ServerRefused(FileTransferError):
 
 class ChecksumMismatch(FileTransferError):
     """A download's sha256 differs from the one the server announced."""
+
+
+class TargetExists(FileTransferError):
+    """A download's target exists, and the caller did not ask to replace it."""
+
+
+def write_all(file, data):
+    """Write all of *data* to an unbuffered file (one write may take only part)."""
+    while data:
+        data = data[file.write(data):]
+
+
+def publish(partial, target, overwrite):
+    """Give a checked download its name; without *overwrite*, never replace one."""
+    if overwrite:
+        os.replace(partial, target)
+        return
+    try:
+        os.link(partial, target)        # fails, atomically, if target exists
+    except FileExistsError:
+        raise TargetExists(f"{target} appeared during the download; the download "
+                           f"is kept in {partial}") from None
+    except OSError:                     # a file system without hard links
+        if os.path.lexists(target):
+            raise TargetExists(f"{target} already exists") from None
+        os.replace(partial, target)
+        return
+    os.unlink(partial)
 
 
 def download_paths(name, target=None):
@@ -88,11 +119,14 @@ class FileClient:
     """One connection to a CNFP/1 server, for any number of requests.
 
     Methods for the caller: ``list()``, ``get()``, ``put()``, ``close()``
-    (which sends ``quit``).  It is a context manager.
+    (which sends ``quit``).  It is a context manager.  *address* is
+    ``(host, port)``, or an ``endpoints.Endpoint`` (over TLS, or a Unix socket).
     """
 
     def __init__(self, address=DEFAULT_ADDRESS, timeout=DEFAULT_TIMEOUT):
-        self.sock, _ = Endpoint("tcp", tuple(address)).connect(timeout)
+        endpoint = address if isinstance(address, Endpoint) else \
+            Endpoint("tcp", tuple(address))
+        self.sock, _ = endpoint.connect(timeout)
         self.reader = framing.MessageReader(self.sock)
 
     def __enter__(self):
@@ -142,15 +176,20 @@ class FileClient:
 
     # --- get --------------------------------------------------------------
 
-    def get(self, name, target=None, resume=False, offset=None, progress=None):
+    def get(self, name, target=None, resume=False, offset=None, progress=None,
+            overwrite=True):
         """Download *name* to *target* (default: *name* in the current directory).
 
         *target* may be a directory.  With *resume*, continue from the bytes
         already in ``TARGET.part``; *offset* continues from exactly that many
         of them.  *progress*, if given, is called as ``progress(done, total)``.
+        Without *overwrite*, an existing TARGET is left alone
+        (``TargetExists``), checked before asking and again at the end.
         Returns the server's answer with ``"path"`` added.
         """
         target, partial = download_paths(name, target)
+        if not overwrite and os.path.lexists(target):
+            raise TargetExists(f"{target} already exists")
         start = self.resume_offset(partial, resume, offset)
         header = {"op": "get", "name": name}
         if resume or offset is not None:
@@ -162,29 +201,42 @@ class FileClient:
         if answer.get("offset", 0) != start or answer.get("name") != name:
             raise framing.BadHeader(f"the server answered for another name or "
                                     f"offset: {printable(str(answer))}")
-        with open(partial, "r+b" if start else "wb") as file:
+        total = start + count
+        with open(partial, "r+b" if start else "wb", buffering=0) as file:
             try:
                 digest = sha256_of(file, start)
             except EOFError as error:       # it shrank since we looked
                 raise FileTransferError(str(error)) from None
             file.truncate(start)
-            total = start + count
-            done = start
-            for chunk in self.reader.body_chunks():
-                file.write(chunk)
-                digest.update(chunk)
-                done += len(chunk)
-                if progress:
-                    progress(done, total)
-        if digest.hexdigest() != expected:
+            received = self.receive_body(file, digest, start, total, progress)
+        if received != expected:
             os.unlink(partial)
             raise ChecksumMismatch(
-                f"sha256 mismatch for {name!r}: received {digest.hexdigest()}, "
+                f"sha256 mismatch for {quoted(name)}: received {received}, "
                 f"the server announced {expected}; the download was discarded"
                 + (" (did the file change on the server since the first part?)"
                    if start else ""))
-        os.replace(partial, target)
+        publish(partial, target, overwrite)
         return dict(answer, path=target, size=total)
+
+    def receive_body(self, file, digest, done, total, progress):
+        """Write the body to *file*, hashing it on the way; return the sha256.
+
+        Each chunk is written here while the ones before it are hashed in a
+        second thread (``hashing.BackgroundSha256``), so a download goes
+        as fast as one core hashes.
+        """
+        try:
+            with BackgroundSha256(digest=digest) as hashing:
+                for chunk in self.reader.body_chunks(hashing.free_buffer):
+                    write_all(file, chunk)
+                    hashing.update(chunk)
+                    done += len(chunk)
+                    if progress:
+                        progress(done, total)
+                return hashing.hexdigest()
+        except HashingFailed as error:
+            raise FileTransferError(f"{error}; the download cannot be checked") from None
 
     @staticmethod
     def resume_offset(partial, resume, offset):
@@ -227,16 +279,12 @@ class FileClient:
         return self.response()
 
     def send_body(self, file, size, progress):
-        sent = 0
-        while sent < size:
-            count = min(SEND_CHUNK, size - sent)
-            got = self.sock.sendfile(file, sent, count)
-            if got == 0:
-                raise FileTransferError(f"{file.name} shrank while being sent; "
-                                        "the server will keep nothing")
-            sent += got
-            if progress:
-                progress(sent, size)
+        """Send the upload's bytes, zero-copy where the socket allows it."""
+        sent = send_file(self.sock, file, 0, size,
+                         progress and (lambda done: progress(done, size)))
+        if sent != size:
+            raise FileTransferError(f"{file.name} shrank while being sent; "
+                                    "the server will keep nothing")
 
 
 # --- one connection per call ----------------------------------------------
@@ -248,10 +296,10 @@ def list_files(address=DEFAULT_ADDRESS, **options):
 
 
 def get(address, name, target=None, resume=False, offset=None, progress=None,
-        **options):
+        overwrite=True, **options):
     """Download one file, as ``FileClient.get()`` does."""
     with FileClient(address, **options) as client:
-        return client.get(name, target, resume, offset, progress)
+        return client.get(name, target, resume, offset, progress, overwrite)
 
 
 def put(address, path, name=None, overwrite=False, progress=None, **options):

@@ -27,7 +27,11 @@ body the header announces.  Three rules make that safe against any client:
 * A length the peer sent is never given to ``recv``: Python allocates the
   whole size up front, so ``recv(4_000_000_000)`` would let one client
   reserve 4 GB.  N is checked against 65535 first, and every byte is read
-  with ``recv_into`` into one buffer allocated once per connection.
+  with ``recv_into`` into a buffer taken when it is needed and dropped
+  after: a header gets one of its own size, a body one buffer of at most
+  ``CHUNK_SIZE`` for all of it.  A connection waiting for its next request
+  holds no buffer at all (a server with 500 idle clients must not hold
+  500 MiB).
 * The header is decoded strictly (UTF-8, a JSON object, no ``NaN``, no
   repeated keys, no absurd nesting), and each field is then read with its
   type checked (``classicnet.fields``), since in Python ``True == 1``:
@@ -66,12 +70,24 @@ PREFIX = struct.Struct("!I")           # the 4-byte header length, network order
 MAX_HEADER_SIZE = 65535
 
 # How many bytes one recv_into may fill while a body streams in.  Larger
-# means fewer system calls; the buffer is allocated once per connection.
+# means fewer system calls; the buffer lives as long as the body.
 CHUNK_SIZE = 1024 * 1024
+
+# A body that is read only to be thrown away (a refused upload's) goes
+# through a smaller buffer: speed does not matter there, memory does.
+SKIP_SIZE = 64 * 1024
 
 # While a body streams in, ask the kernel to fill the whole buffer before
 # returning (where it can), rather than return each small piece at once.
 WAIT_ALL = getattr(socket, "MSG_WAITALL", 0)
+
+
+def wait_all_flag(sock):
+    """MSG_WAITALL for a plain kernel socket (TCP or Unix); 0 for anything
+    else, such as a TLS socket (``ssl.SSLSocket``, a subclass), whose bytes
+    OpenSSL decrypts in Python, record by record, and whose ``recv_into()``
+    refuses every flag."""
+    return WAIT_ALL if type(sock) is socket.socket else 0
 
 
 class FramingError(Exception):
@@ -205,7 +221,7 @@ def send_message(sock, header, body=b""):
 # --- reading --------------------------------------------------------------
 
 class MessageReader:
-    """Reads CNFP/1 messages from one connected socket, into one reused buffer.
+    """Reads CNFP/1 messages from one connected socket.
 
     Methods for the caller: ``read_header()``, then, when the header
     announces a body, ``start_body(size)`` and ``body_chunks()`` (or
@@ -215,16 +231,18 @@ class MessageReader:
 
     def __init__(self, sock, chunk_size=CHUNK_SIZE):
         self.sock = sock
-        self.buffer = memoryview(bytearray(max(chunk_size, MAX_HEADER_SIZE)))
+        self.chunk_size = chunk_size
         self.body_left = 0
+        self.wait_all = wait_all_flag(sock)
 
     def read_exactly(self, count, what="message"):
-        """Exactly *count* bytes (at most the buffer size), as a view of the buffer.
+        """Exactly *count* bytes, in a buffer of their own (a memoryview).
 
-        The view is valid until the next read.  A close before the first
-        byte raises ConnectionClosed, a close after it IncompleteMessage.
+        Only for lengths already checked (a prefix, a header).  A close
+        before the first byte raises ConnectionClosed, a close after it
+        IncompleteMessage.
         """
-        view = self.buffer[:count]
+        view = memoryview(bytearray(count))
         received = 0
         while received < count:
             got = self.sock.recv_into(view[received:])
@@ -246,7 +264,7 @@ class MessageReader:
         if self.body_left:
             raise RuntimeError(f"{self.body_left} body bytes are still unread")
         # parse_prefix() never returns more than MAX_HEADER_SIZE: whatever
-        # the peer sent, at most 64 KiB are read next, into the buffer.
+        # the peer sent, at most 64 KiB are read next.
         length = parse_prefix(self.read_exactly(PREFIX.size, "length prefix"))
         return decode_header(self.read_exactly(length, "header"))
 
@@ -255,17 +273,22 @@ class MessageReader:
         self.body_left = size
 
     def body_chunks(self, next_buffer=None):
-        """Yield the body as views of the buffer, each valid until the next.
+        """Yield the body as views of one buffer, each valid until the next.
 
         *next_buffer*, if given, is called before each read and returns the
         (writable memoryview) buffer to read into, so that a caller can
         still be using the previous chunk while the next one arrives.
-        Raises IncompleteMessage if the peer closes before the end.
+        Without it, one buffer of at most ``chunk_size`` bytes is taken for
+        the whole body.  Raises IncompleteMessage if the peer closes before
+        the end.
         """
+        if next_buffer is None and self.body_left:
+            buffer = memoryview(bytearray(min(self.body_left, self.chunk_size)))
+            next_buffer = lambda: buffer        # noqa: E731
         while self.body_left:
-            buffer = next_buffer() if next_buffer else self.buffer
+            buffer = next_buffer()
             want = min(self.body_left, len(buffer))
-            got = self.sock.recv_into(buffer[:want], want, WAIT_ALL)
+            got = self.sock.recv_into(buffer[:want], want, self.wait_all)
             if not got:
                 raise IncompleteMessage(
                     f"connection closed in the middle of a message: "
@@ -275,5 +298,8 @@ class MessageReader:
 
     def skip_body(self):
         """Read and throw away the rest of the body, to keep the stream in step."""
-        for _ in self.body_chunks():
+        if not self.body_left:
+            return
+        buffer = memoryview(bytearray(min(self.body_left, SKIP_SIZE)))
+        for _ in self.body_chunks(lambda: buffer):
             pass

@@ -105,7 +105,8 @@ def resolve_handler(handler, kind=None):
 
 
 def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
-                 port=DEFAULT_PORT, endpoint=None, **settings):
+                 port=DEFAULT_PORT, endpoint=None, tls=None, unix_mode=None,
+                 **settings):
     """Create, bind and activate a server for *handler*; do not serve yet.
 
     Where it listens is *endpoint* (``classicnet.endpoints.Endpoint``), or
@@ -114,6 +115,9 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     land in ``server.options``, the server-level settings of
     ``servers.SETTINGS`` (``max_connections=50``) and the model's settings
     of ``servers.MODEL_SETTINGS`` (``pool_size=4``, ``max_children=8``).
+    A "tls" endpoint needs *tls*, the ``ssl.SSLContext`` of
+    ``classicnet.tls.server_context()``; a Unix-domain socket file takes
+    the mode *unix_mode* (default 0o600).
     Raises ``UsageError`` for a wrong name, model, transport or setting,
     and ``OSError`` when the address cannot be bound.
     """
@@ -128,9 +132,14 @@ def build_server(handler, model="plain", transport=None, host=DEFAULT_HOST,
     options = contract.options_of(handler_class)
     contract.check_options(options, handler_class.__name__)
     values = contract.option_values(options, settings, name)
+    check_transport_settings(endpoint.transport, tls, unix_mode)
     server = server_class(endpoint.address, handler_class)
     try:
         server.handler_name, server.options = name, values
+        if tls is not None:
+            server.tls_context = tls
+        if unix_mode is not None:
+            server.set_socket_mode(unix_mode)
         servers.configure_server(server, server_settings)
         _prepare(handler_class, server)
     except BaseException:
@@ -148,6 +157,18 @@ def _prepare(handler_class, server):
         raise
     except (Exception, KeyboardInterrupt) as error:
         raise loading.students_error(error) from None
+
+
+def check_transport_settings(transport, tls, unix_mode):
+    """A TLS context for a "tls" server, and only there; a socket mode only
+    for a Unix-domain one."""
+    if (transport == "tls") != (tls is not None):
+        raise UsageError("a tls server needs an ssl.SSLContext (--tls --cert "
+                         "FILE --key FILE)" if tls is None else
+                         f"a {transport} server takes no TLS context; use --tls")
+    if unix_mode is not None and not transport.startswith("unix"):
+        raise UsageError(f"--unix-mode is for a Unix-domain socket, not {transport}; "
+                         "add --unix PATH")
 
 
 def describe(server):

@@ -33,7 +33,7 @@ import threading
 import time
 
 from .compat import CAN_PASS_FDS
-from .endpoints import parse_address
+from .endpoints import read_address
 
 __all__ = ["ServerProcess", "ServerProcessError", "START_TIMEOUT", "STOP_TIMEOUT"]
 
@@ -177,7 +177,7 @@ class ServerProcess:
     def wait_ready(self, timeout=START_TIMEOUT):
         """Wait until the server listens; return its ``(host, port)``."""
         listening = self.wait_for_event("listening", timeout)
-        self.address = parse_address(listening["address"])
+        self.address = read_address(listening["address"])
         return self.address
 
     def wait_for_log(self, text, timeout=START_TIMEOUT):

@@ -61,6 +61,7 @@ COMMAND_WORDS = frozenset({"list", "client", "lab", "new", "help", "check", "cer
 BUILTINS = {
     "chargen": "chargen", "chat": "chat", "daytime": "daytime",
     "discard": "discard", "echo": "echo", "files": "files", "hello": "hello",
+    "http": "web",
     "reply": "reply", "slow": "slow", "time": "timeserver", "upper": "upper",
     "who": "who", "work": "work",
 }

@@ -10,6 +10,8 @@ program can read them.
 * Over TCP, at the end of the input the relay half-closes the connection
   (``shutdown(SHUT_WR)``: "I have finished talking, go on answering") and
   reads on until the server closes, or until *wait* seconds pass.
+  TLS has no half-close (a TLS ``close_notify`` ends both directions), so
+  over TLS the relay only stops sending, and reads on for *wait* seconds.
 * Over UDP each line is one datagram.  At the end of the input the relay
   waits until every datagram has had an answer, or *wait* seconds pass
   without one.
@@ -22,16 +24,23 @@ wait on on every system, and ``Lines``, which cuts a byte stream into lines.
 import os
 import selectors
 import socket
+import ssl
 import threading
 import time
 
-__all__ = ["Lines", "RECV_SIZE", "reader_socket", "relay_tcp", "relay_udp"]
+__all__ = ["Lines", "RECV_SIZE", "reader_socket", "receive_all_ready", "relay_tcp",
+           "relay_udp"]
 
 RECV_SIZE = 65536
 
 # Stop reading standard input while this much is waiting to be sent: a
 # server that does not read must not make the client swallow all its input.
 MAX_PENDING = 1 << 20
+
+# What a non-blocking socket raises when it has nothing to give yet; a TLS
+# socket raises its own, since a readable socket may hold only part of a
+# TLS record, or a record with no data (a TLS 1.3 session ticket).
+WOULD_BLOCK = (BlockingIOError, ssl.SSLWantReadError, ssl.SSLWantWriteError)
 
 
 def reader_socket(fd):
@@ -96,19 +105,20 @@ def relay_tcp(sock, keyboard, out, wait):
                 continue
             try:
                 if events & selectors.EVENT_READ:
-                    data = sock.recv(RECV_SIZE)
+                    data = receive_all_ready(sock)
                     if not data:
                         return 0            # the server has closed
                     out.write(data)
                     out.flush()
                 if events & selectors.EVENT_WRITE and pending:
                     pending = pending[sock.send(pending):]
-            except BlockingIOError:
+            except WOULD_BLOCK:
                 pass
             except ConnectionError:
                 return 1                    # the server has gone away
         if not input_open and not pending and deadline is None:
-            sock.shutdown(socket.SHUT_WR)   # "that was all": a half-close
+            if not isinstance(sock, ssl.SSLSocket):
+                sock.shutdown(socket.SHUT_WR)   # "that was all": a half-close
             deadline = time.monotonic() + wait
         want_input = input_open and len(pending) < MAX_PENDING
         if want_input != reading_input:
@@ -120,6 +130,15 @@ def relay_tcp(sock, keyboard, out, wait):
         selector.modify(sock, selectors.EVENT_READ
                         | (selectors.EVENT_WRITE if pending else 0))
     return 0
+
+
+def receive_all_ready(sock):
+    """What *sock* has to give now.  A TLS socket may hold decrypted bytes
+    that the selector cannot see (``pending()``): they are taken too."""
+    data = sock.recv(RECV_SIZE)
+    while data and isinstance(sock, ssl.SSLSocket) and sock.pending():
+        data += sock.recv(sock.pending())
+    return data
 
 
 def relay_udp(sock, address, keyboard, out, wait):

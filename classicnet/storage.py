@@ -11,7 +11,7 @@ connection ends (CNFP/1, ``docs/protocol.md``), one at a time:
   text onto a path, so neither ``../x`` nor a symbolic link inside the
   root can reach anything outside it.
 * An upload is written to ``.cnfp-upload-PID-RANDOM.part`` beside its
-  target (an ``Upload``) and gets its real name only at ``commit()``, once
+  target (an ``uploads.Upload``) and gets its real name only at ``commit()``, once
   every byte has arrived and been checked.  Anything else (a cut
   connection, a refusal, a full disk) removes the temporary file, so a
   half-written file never appears under a real name.  Temporary files are
@@ -20,6 +20,10 @@ connection ends (CNFP/1, ``docs/protocol.md``), one at a time:
 * A new name appears with ``os.link``, which fails if the name exists,
   atomically: no other upload can slip in between check and write.  An
   existing file is replaced with ``os.replace``, and only when asked to.
+* What gets a name is the file the upload wrote, reached through its open
+  descriptor, not through the temporary name: a local user may swap that
+  name for a symbolic link to a file outside the root, and the server must
+  never publish that file (``uploads.Upload.commit()`` says how).
 
 Every failure is a ``StorageError`` whose message is one line a person
 can read: the server sends it to the client as it is.
@@ -32,11 +36,14 @@ import os
 import stat
 
 from .compat import process_exists
+from .fields import quoted
 
-__all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "is_temporary"]
+__all__ = ["Root", "StorageError", "clear_leftovers", "identity_of", "is_temporary",
+           "temporary_name"]
 
 TEMPORARY_PREFIX = ".cnfp-upload-"
 TEMPORARY_SUFFIX = ".part"
+
 
 
 class StorageError(Exception):
@@ -51,19 +58,33 @@ def is_temporary(name):
 def clear_leftovers(root):
     """Remove the temporary files of servers that no longer run; return their names.
 
-    The writer's process id is part of each temporary name, so a server
-    started beside a running one leaves the other's uploads alone.
+    Only what a server like this one made is touched: a regular file (not a
+    directory or a link that merely has such a name), owned by this user,
+    whose writer is gone.  The writer's process id is part of each
+    temporary name, so a server started beside a running one leaves the
+    other's uploads alone.  An entry that cannot be removed is left.
     """
     removed = []
     with os.scandir(root) as entries:
         for entry in entries:
-            if is_temporary(entry.name) and not _writer_alive(entry.name):
+            if is_leftover(entry):
                 try:
                     os.unlink(entry.path)
-                except FileNotFoundError:
-                    continue
+                except OSError:
+                    continue        # gone already, or not ours to remove
                 removed.append(entry.name)
     return removed
+
+
+def is_leftover(entry):
+    """True for a temporary file (an ``os.DirEntry``) that a stopped server left."""
+    if not is_temporary(entry.name) or _writer_alive(entry.name):
+        return False
+    try:
+        return (entry.is_file(follow_symlinks=False)
+                and entry.stat(follow_symlinks=False).st_uid == os.getuid())
+    except OSError:
+        return False
 
 
 def _writer_alive(name):
@@ -73,15 +94,35 @@ def _writer_alive(name):
     return process_exists(int(pid))
 
 
+def identity_of(path):
+    """What makes a directory the same directory, whatever its path: device and inode."""
+    status = os.stat(path)
+    return status.st_dev, status.st_ino
+
+
 class Root:
     """The root directory, opened once: every name is looked up inside it.
 
+    With *identity* (``identity_of()`` at start-up), the directory opened
+    must be the one the server started with: whoever can write beside the
+    root could otherwise rename it and put a link to another directory in
+    its place, and the next connection would serve that one.
+
     Methods for the caller: ``files()``, ``open_for_reading()``,
-    ``check_target()``, ``upload()``, ``close()``.
+    ``check_target()``, ``close()``; ``uploads.Upload(root)`` writes into it.
     """
 
-    def __init__(self, path):
-        self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    def __init__(self, path, identity=None):
+        try:
+            self.fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+        except OSError as error:
+            raise StorageError(f"the root directory cannot be opened any more "
+                               f"({error.strerror})") from None
+        status = os.fstat(self.fd)
+        if identity is not None and (status.st_dev, status.st_ino) != identity:
+            os.close(self.fd)
+            raise StorageError("the root directory was moved or replaced since the "
+                               "server started; nothing is served")
 
     def close(self):
         os.close(self.fd)
@@ -105,15 +146,15 @@ class Root:
         try:
             fd = os.open(name, flags, dir_fd=self.fd)
         except FileNotFoundError:
-            raise StorageError(f"no file named {name!r} here") from None
+            raise StorageError(f"no file named {quoted(name)} here") from None
         except OSError as error:
             if error.errno in (errno.ELOOP, errno.EMLINK):
-                raise StorageError(f"{name!r} is a symbolic link, and links are "
+                raise StorageError(f"{quoted(name)} is a symbolic link, and links are "
                                    "never followed") from None
-            raise StorageError(f"cannot read {name!r}: {error.strerror}") from None
+            raise StorageError(f"cannot read {quoted(name)}: {error.strerror}") from None
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             os.close(fd)
-            raise StorageError(f"{name!r} is not a regular file")
+            raise StorageError(f"{quoted(name)} is not a regular file")
         return open(fd, "rb", buffering=0)
 
     def check_target(self, name, overwrite):
@@ -123,85 +164,14 @@ class Root:
         except FileNotFoundError:
             return
         if not stat.S_ISREG(status.st_mode):
-            raise StorageError(f"{name!r} exists and is not a regular file; "
+            raise StorageError(f"{quoted(name)} exists and is not a regular file; "
                                "only regular files are replaced")
         if not overwrite:
-            raise StorageError(f"{name!r} already exists; send \"overwrite\": true "
+            raise StorageError(f"{quoted(name)} already exists; send \"overwrite\": true "
                                "to replace it")
 
-    def upload(self):
-        """A new ``Upload`` into this root."""
-        return Upload(self.fd)
 
 
-class Upload:
-    """One upload on its way in: a temporary file beside its target, until ``commit()``.
-
-    ::
-
-        with root.upload() as upload:
-            for chunk in chunks:
-                upload.write(chunk)
-            upload.commit(name, overwrite)  # now, and only now, it has a name
-
-    Leaving the ``with`` block without ``commit()``, for whatever reason (an
-    exception, Ctrl-C, a server cutting its clients), removes the temporary
-    file.
-    """
-
-    def __init__(self, root_fd):
-        self.root = root_fd
-        self.temporary = (f"{TEMPORARY_PREFIX}{os.getpid()}-{os.urandom(8).hex()}"
-                          f"{TEMPORARY_SUFFIX}")
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
-        try:
-            self.fd = os.open(self.temporary, flags, 0o666, dir_fd=root_fd)
-        except OSError as error:
-            raise StorageError(f"cannot store uploads here: {error.strerror}") from None
-        self.committed = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-        if not self.committed:
-            self.remove()
-
-    def close(self):
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
-    def write(self, data):
-        """Write all of *data* (one ``os.write`` may write only part of it)."""
-        try:
-            while data:
-                data = data[os.write(self.fd, data):]
-        except OSError as error:
-            raise StorageError(f"cannot store the upload: {error.strerror}; "
-                               "nothing was kept") from None
-
-    def commit(self, name, overwrite=False):
-        """Give the finished upload its name; return the file's new status."""
-        self.close()
-        root = self.root
-        try:
-            if overwrite:
-                os.replace(self.temporary, name, src_dir_fd=root, dst_dir_fd=root)
-            else:
-                os.link(self.temporary, name, src_dir_fd=root, dst_dir_fd=root)
-                self.remove()
-        except FileExistsError:
-            raise StorageError(f"{name!r} appeared during the upload; send "
-                               "\"overwrite\": true to replace it") from None
-        except OSError as error:
-            raise StorageError(f"cannot store {name!r}: {error.strerror}") from None
-        self.committed = True
-        return os.stat(name, dir_fd=root, follow_symlinks=False)
-
-    def remove(self):
-        try:
-            os.unlink(self.temporary, dir_fd=self.root)
-        except FileNotFoundError:
-            pass
+def temporary_name():
+    """A new temporary name; the writer's process id says whose it is."""
+    return f"{TEMPORARY_PREFIX}{os.getpid()}-{os.urandom(8).hex()}{TEMPORARY_SUFFIX}"

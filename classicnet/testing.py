@@ -44,7 +44,7 @@ import threading
 from contextlib import contextmanager
 
 from . import contract
-from .endpoints import Endpoint
+from .endpoints import Endpoint, unix_endpoint
 from .launcher import build_server, resolve_handler, running, serve_until_signalled
 
 __all__ = ["Client", "TIMEOUT", "connect", "running_server", "socketpair_client"]
@@ -59,14 +59,17 @@ RECV_SIZE = 65536
 def running_server(handler, model="threading", transport=None,
                    host="127.0.0.1", port=0, **settings):
     """Serve *handler* (a registered name or a handler class) for a ``with``
-    block; yield the server's ``(host, port)``.
+    block; yield the server's ``(host, port)``, or its path for a Unix socket.
 
     *settings* are the handler's options, as on the command line
-    (``running_server("slow", delay=5)``).
+    (``running_server("slow", delay=5)``), and the launcher's
+    (``endpoint=``, ``tls=``, ``unix_mode=``; see ``build_server``).
     """
     server = build_server(handler, model=model, transport=transport,
                           host=host, port=port, **settings)
-    address = server.server_address[:2]
+    address = server.server_address
+    if not isinstance(address, str):
+        address = address[:2]
     if model in ("forking", "prefork"):
         with _serving_in_own_process(server):
             yield address
@@ -177,11 +180,16 @@ class Client:
         return taken
 
 
-def connect(address, transport="tcp", timeout=TIMEOUT):
-    """A ``Client`` talking to *address* over TCP or UDP; use it in ``with``."""
+def connect(address, transport="tcp", timeout=TIMEOUT, tls=None):
+    """A ``Client`` talking to *address* over TCP or UDP, or over TLS with
+    the ``ssl.SSLContext`` *tls*, or to a Unix socket's path; use it in ``with``."""
     if transport not in ("tcp", "udp"):
         raise ValueError(f"transport must be 'tcp' or 'udp', not {transport!r}")
-    sock, peer = Endpoint(transport, tuple(address)).connect(timeout)
+    if isinstance(address, str):
+        endpoint = unix_endpoint(address, transport)
+    else:
+        endpoint = Endpoint("tls" if tls else transport, tuple(address), tls)
+    sock, peer = endpoint.connect(timeout)
     return Client(sock, peer, timeout)
 
 

@@ -2,8 +2,9 @@
 """How much does classicnet cost over bare socketserver?  Echo against echo.
 
     python scripts/bench_overhead.py [--runs 5] [--duration 1]
-                                     [--transports tcp,udp] [--models ...]
+                                     [--transports tcp,udp,tls,unix] [--models ...]
                                      [--connections 1,10,100]
+    python scripts/bench_overhead.py --handshakes [--models ...] [--connections 1,4]
 
 For each transport (tcp, udp), model (plain, threading, forking, prefork,
 pool) and number of clients, the same load is put on two servers in turn:
@@ -43,6 +44,14 @@ each.  With one client the server and the load are pinned to the same core
 swing by a factor of two with the scheduler's choices.  p99 is the median
 over the runs of each run's 99th-percentile latency.
 
+TLS and Unix rows (``scripts/transport_load.py``): TLS echo against a bare
+socketserver TCPServer whose ``get_request()`` wraps each socket with the
+same kind of context (TLS 1.2 or newer, the same certificate), and Unix
+echo against bare ``UnixStreamServer`` (and its Threading and Forking
+variants); the load is blocking clients in threads, 100 requests per
+connection, each connection with its handshake.  ``--handshakes`` reports
+classicnet's TLS handshakes a second per model (one request per connection).
+
 A ratio of 1.00 means no measurable cost; the target is at least 0.95.
 
 Requests per second on a shared virtual machine swing by 20% from one run
@@ -69,6 +78,9 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import transport_load  # noqa: E402  (beside this script)
 
 MESSAGE = b"x" * 64
 REQUESTS_PER_CONNECTION = 100
@@ -270,6 +282,8 @@ def percentile(latencies, fraction):
 
 
 def server_command(kind, model, transport):
+    if transport in transport_load.STREAM_TRANSPORTS:
+        return transport_load.server_command(kind, model, transport)
     delayed = DELAY and transport == "udp"
     if kind == "classicnet":
         flag = [f"--{model}"] + ([str(WORKERS)] if model in ("prefork", "pool") else [])
@@ -291,7 +305,11 @@ def one_run(kind, model, transport, connections, duration, pin):
     processes = 1 if pin else (os.cpu_count() or 1)
     try:
         before = cpu_of(process.pid)
-        if transport == "udp":
+        if transport in transport_load.STREAM_TRANSPORTS:
+            completed, _, latencies = transport_load.run_stream_load(
+                address, connections, duration, processes)
+            problems = ""
+        elif transport == "udp":
             completed, latencies, resent = run_udp_load(address, connections, duration,
                                                         processes)
             problems = f"resent {resent}" if resent else ""
@@ -346,6 +364,8 @@ def median_of(figures, index):
 
 def round_trips(address, transport, count):
     """*count* requests from one client, each waiting for its answer."""
+    if transport in transport_load.STREAM_TRANSPORTS:
+        return transport_load.round_trips(address, count)
     kind = socket.SOCK_STREAM if transport == "tcp" else socket.SOCK_DGRAM
     with socket.socket(socket.AF_INET, kind) as client:
         client.settimeout(60)
@@ -396,6 +416,36 @@ def compare_instructions(transports, models):
     print(f"lowest ratio: {worst:.2f} (bare's instructions over classicnet's)")
 
 
+def compare_handshakes(models, counts, runs, duration):
+    """classicnet's TLS handshakes a second per model, the models alternated."""
+    from classicnet.lab.load import run_load  # noqa: F401  (the same imports as a run)
+    print(f"settings: TLS handshakes (one 64-byte echo per connection), {runs} runs "
+          f"of {duration:g} s per model, alternating; {os.cpu_count()} cores; "
+          f"Python {sys.version.split()[0]}; {__import__('ssl').OPENSSL_VERSION}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
+    print(f"{'model':<10} {'clients':>7} {'handshakes/s':>12}  runs", flush=True)
+    for clients in counts:
+        rates = {model: [] for model in models}
+        for number in range(runs):
+            for model in (models if number % 2 == 0 else models[::-1]):
+                command = server_command("classicnet", model, "tls")
+                process, address = start(command, False)
+                try:
+                    _, connections, _ = transport_load.run_stream_load(
+                        address, clients, duration, os.cpu_count() or 1,
+                        requests_per_connection=1)
+                finally:
+                    process.terminate()
+                    process.wait()
+                    process.stdout.close()
+                rates[model].append(connections / duration)
+        for model in models:
+            print(f"{model:<10} {clients:>7} {statistics.median(rates[model]):>12,.0f}  "
+                  f"{' '.join(f'{rate:.0f}' for rate in rates[model])}", flush=True)
+    print(f"load average now {os.getloadavg()[0]:.1f}")
+    return 0
+
+
 def main(argv=None):
     global WORKERS, DELAY
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
@@ -412,6 +462,8 @@ def main(argv=None):
     parser.add_argument("--udp-delay", type=float, default=0.0, metavar="MS",
                         help="UDP only: answer after MS milliseconds (classicnet's "
                              "slow handler), to show the pool's concurrency")
+    parser.add_argument("--handshakes", action="store_true",
+                        help="TLS handshakes a second per model instead")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     WORKERS, DELAY = args.workers, args.udp_delay
@@ -422,6 +474,8 @@ def main(argv=None):
     if args.instructions:
         return compare_instructions(transports, models)
     counts = [int(n) for n in args.connections.split(",")]
+    if args.handshakes:
+        return compare_handshakes(models, counts, args.runs, args.duration)
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
           f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per TCP "
           f"connection; {WORKERS} prefork processes and UDP pool threads; "
@@ -439,6 +493,11 @@ def main(argv=None):
     for transport in transports:
         for model in models:
             if not BASELINES.get((model, transport), [model]):
+                continue
+            if transport in transport_load.STREAM_TRANSPORTS \
+                    and model not in transport_load.MIXINS:
+                print(f"{transport:<9} {model:<17} (no bare {model} server for "
+                      f"{transport} in this script)", flush=True)
                 continue
             for connections in counts:
                 figures, pin = compare(model, transport, connections, args.runs,

@@ -85,13 +85,14 @@ class CommandLineServer(ServerProcess):
 
     def __init__(self, args, env=None, cwd=ROOT, command=None):
         args = list(args)
-        if "--port" not in args:
+        if "--port" not in args and "--unix" not in args:
             args += ["--port", "0"]
         super().__init__(args, env={"PYTHONPATH": PYTHONPATH, **(env or {})}, cwd=cwd,
                          command=command, new_session=True)
 
     def wait_ready(self, timeout=TIMEOUT):
-        """Wait until the server listens and says so; return its ``(host, port)``."""
+        """Wait until the server listens and says so; return its ``(host, port)``
+        (or its path, for a Unix-domain socket)."""
         address = super().wait_ready(timeout)
         self.ready_line = self.readline(timeout)
         assert address_in_line(self.ready_line) == address, \
@@ -225,3 +226,48 @@ def child_processes(pid):
     return [child for child, _, parent in processes() if parent == pid]
 
 
+
+
+# --- TLS: a certificate authority made for the test run ---------------------
+
+class TLSFiles:
+    """A CA, and a certificate and key for localhost and 127.0.0.1 that it
+    signed, as PEM files made by trustme for this test run (no private key
+    is ever committed).  ``server_context()`` and ``client_context()`` are
+    classicnet's own, built from them."""
+
+    def __init__(self, directory):
+        import trustme
+        authority = trustme.CA()
+        issued = authority.issue_cert("localhost", "127.0.0.1")
+        self.ca = os.path.join(directory, "ca.pem")
+        self.cert = os.path.join(directory, "cert.pem")
+        self.key = os.path.join(directory, "key.pem")
+        authority.cert_pem.write_to_path(self.ca)
+        issued.cert_chain_pems[0].write_to_path(self.cert)
+        issued.private_key_pem.write_to_path(self.key)
+
+    def server_context(self):
+        from classicnet.tls import server_context
+        return server_context(self.cert, self.key)
+
+    def client_context(self):
+        from classicnet.tls import client_context
+        return client_context(self.ca)
+
+    def server_flags(self):
+        return ["--tls", "--cert", self.cert, "--key", self.key]
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory):
+    return TLSFiles(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture
+def short_tmp():
+    """A directory with a short path, for Unix sockets (a socket's path
+    holds at most about 100 bytes, and pytest's tmp_path can be longer)."""
+    import tempfile
+    with tempfile.TemporaryDirectory(prefix="cn-") as directory:
+        yield directory

@@ -180,3 +180,23 @@ def test_terminal_udp_leaves_on_the_leave_word(terminal):
         term.type(b"##\n")
         term.expect(b"bye")
         assert term.exit_status() == 0
+
+
+def test_terminal_over_tls_and_over_a_unix_socket(terminal, tls_files, short_tmp):
+    from classicnet.endpoints import Endpoint, unix_endpoint
+    with running_server("hello", endpoint=Endpoint("tls", ("127.0.0.1", 0)),
+                        tls=tls_files.server_context()) as (host, port):
+        term = terminal("hello", "--tls", "--cafile", tls_files.ca, "--port", str(port))
+        term.expect(b"Welcome!")
+        term.type(b"Ada\n")
+        term.expect(b"Hello, Ada!")
+        term.type(b"exit\n")
+        term.expect(b"connection closed by 127.0.0.1:")
+        assert term.exit_status() == 0
+    path = os.path.join(short_tmp, "hello.sock")
+    with running_server("hello", endpoint=unix_endpoint(path)):
+        term = terminal("hello", "--unix", path)
+        term.expect(b"Welcome!")
+        term.type(b"##\n")
+        term.expect(b"bye")
+        assert term.exit_status() == 0

@@ -3,13 +3,15 @@
 import hashlib
 import io
 import os
+import re
 import select
 import socket
 import socketserver
+import types
 
 import pytest
 
-from classicnet import cli, fileclient, framing, progress
+from classicnet import cli, fileclient, framing, hashing, progress
 from classicnet.testing import running_server
 
 from conftest import TIMEOUT
@@ -275,3 +277,98 @@ def test_answers_that_do_not_fit_the_request_are_refused(tmp_path):
             with pytest.raises(fileclient.ServerRefused, match="no reason given"):
                 files.request({"op": "quit"})
     assert os.listdir(tmp_path) == []
+
+
+# --- never clobber without --force (issue 14, point 7) ----------------------
+
+def test_get_never_replaces_a_local_file_without_force(server, tmp_path, capsys):
+    local = tmp_path / "data.bin"
+    local.write_bytes(b"mine")
+    assert client(server, "get", "data.bin", "-o", str(tmp_path)) == 1
+    out, err = capsys.readouterr()
+    assert err.count("\n") == 1 and "already exists; add --force to replace it" in err
+    assert local.read_bytes() == b"mine"
+    assert not (tmp_path / "data.bin.part").exists()
+    assert client(server, "get", "data.bin", "-o", str(tmp_path), "--force") == 0
+    assert local.read_bytes() == DATA
+
+
+def test_put_never_replaces_a_file_on_the_server_without_force(server, root, tmp_path,
+                                                               capsys):
+    source = tmp_path / "data.bin"
+    source.write_bytes(b"new")
+    assert client(server, "put", str(source)) == 1
+    err = capsys.readouterr().err
+    assert "'data.bin' already exists on the server; add --force to replace it" in err
+    assert "overwrite" not in err
+    assert (root / "data.bin").read_bytes() == DATA
+
+
+def test_a_target_that_appears_during_the_download_is_not_replaced(server, tmp_path):
+    target = tmp_path / "copy"
+
+    def someone_else_writes(done, total):
+        if not target.exists():
+            target.write_bytes(b"theirs")
+
+    with pytest.raises(fileclient.TargetExists, match="appeared during the download"):
+        fileclient.get(server, "data.bin", target, progress=someone_else_writes,
+                       overwrite=False)
+    assert target.read_bytes() == b"theirs"
+    assert (tmp_path / "copy.part").read_bytes() == DATA
+
+
+@pytest.mark.parametrize("exists", [False, True])
+def test_without_hard_links_a_download_still_never_replaces(server, tmp_path,
+                                                            monkeypatch, exists):
+    def no_links(*args, **kwargs):
+        raise PermissionError(1, "Operation not permitted")
+    target = tmp_path / "copy"
+
+    def maybe_write(done, total):
+        if exists and done == total:
+            target.write_bytes(b"theirs")
+    monkeypatch.setattr(os, "link", no_links)
+    if exists:
+        with pytest.raises(fileclient.TargetExists):
+            fileclient.get(server, "data.bin", target, progress=maybe_write,
+                           overwrite=False)
+        assert target.read_bytes() == b"theirs"
+    else:
+        fileclient.get(server, "data.bin", target, overwrite=False)
+        assert target.read_bytes() == DATA
+
+
+class Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+@pytest.mark.parametrize("word", ["get", "put"])
+def test_a_transfer_ends_with_one_summary_line_on_a_terminal(server, tmp_path,
+                                                              monkeypatch, word):
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    source = tmp_path / "up.bin"
+    source.write_bytes(DATA)
+    words = ("get", "data.bin", "-o", str(tmp_path)) if word == "get" else ("put", str(source))
+    assert client(server, *words) == 0
+    last = terminal.getvalue().split("\n")[-2]
+    assert re.fullmatch(r"293\.0 KiB in \d+\.\d s, sha256 ok", last), last
+
+
+class FailingDigest:
+    """A sha256 that fails, as a bug in the hashing thread would."""
+
+    def update(self, data):
+        raise ValueError("broken on purpose")
+
+
+def test_a_failure_in_the_hashing_thread_is_one_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(hashing, "hashlib", types.SimpleNamespace(sha256=FailingDigest))
+    with running_server(WrongDigest) as address:
+        with pytest.raises(fileclient.FileTransferError,
+                           match=r"hashing failed \(broken on purpose\); the download "
+                                 "cannot be checked"):
+            fileclient.get(address, "data.bin", tmp_path / "x")
+    assert not (tmp_path / "x").exists()

@@ -8,12 +8,15 @@ become argparse types, whose messages argparse prints after the flag
 import argparse
 
 from .. import quantities
+from ..endpoints import Endpoint, check_host, unix_endpoint
+from ..errors import UsageError
 from ..launcher import DEFAULT_HOST, DEFAULT_PORT
 from ..registry import KINDS
 
 __all__ = [
-    "add_address_flags", "add_kind_flags", "argument_type", "comma_list",
-    "count", "descriptor", "limit", "milliseconds", "port_number",
+    "add_address_flags", "add_client_transport_flags", "add_kind_flags",
+    "argument_type", "check_tls_fits", "client_endpoint", "comma_list", "count",
+    "descriptor", "file_mode", "limit", "milliseconds", "port_number",
     "positive_seconds", "seconds", "timeout", "workers",
 ]
 
@@ -39,6 +42,16 @@ timeout = argument_type(quantities.timeout)
 milliseconds = argument_type(quantities.milliseconds)
 workers = argument_type(quantities.workers)
 descriptor = argument_type(quantities.descriptor)
+
+
+def file_mode(text):
+    """argparse type: ``660`` or ``0o660`` -> 0o660, the permission bits of a file."""
+    digits = text[2:] if text.lower().startswith("0o") else text
+    if not digits or any(char not in "01234567" for char in digits) \
+            or int(digits, 8) > 0o777:
+        raise argparse.ArgumentTypeError(
+            f"must be permissions in octal, such as 600 or 660, not {text!r}")
+    return int(digits, 8)
 
 
 def comma_list(item_type, choices=None):
@@ -70,3 +83,52 @@ def add_address_flags(parser, host_help, port_help):
                         help=host_help + " (default: %(default)s)")
     parser.add_argument("--port", type=port_number, default=DEFAULT_PORT,
                         help=port_help + " (default: %(default)s)")
+
+
+def add_client_transport_flags(parser):
+    """``--tls [--cafile FILE | --insecure]`` and ``--unix PATH``, for a client."""
+    parser.add_argument("--tls", action="store_true",
+                        help="speak TLS, checking the server's certificate")
+    check = parser.add_mutually_exclusive_group()
+    check.add_argument("--cafile", metavar="FILE",
+                       help="with --tls: trust the certificate in FILE (a "
+                            "self-made one, such as 'classicnet cert' writes)")
+    check.add_argument("--insecure", action="store_true",
+                       help="with --tls: check no certificate at all (anyone "
+                            "in between could read and change every byte)")
+    parser.add_argument("--unix", metavar="PATH",
+                        help="the server's Unix-domain socket, instead of "
+                             "--host and --port")
+
+
+def check_tls_fits(args, kind):
+    """--tls is TLS over TCP: a UsageError with --unix, or for UDP."""
+    if not args.tls:
+        return
+    if args.unix is not None:
+        raise UsageError("--tls is TLS over TCP; it cannot go with --unix")
+    if kind != "tcp":
+        raise UsageError("--tls is TLS over TCP; it cannot go with --udp"
+                         if getattr(args, "transport", None) == "udp" else
+                         f"--tls is TLS over TCP, and {args.handler} serves only UDP")
+
+
+INSECURE_WARNING = ("warning: --insecure: the server's certificate is not "
+                    "checked; anyone in between could read and change every byte")
+
+
+def client_endpoint(args, kind, warn):
+    """The ``Endpoint`` a client's flags name, for a *kind* ("tcp", "udp")
+    handler; *warn* is called with one line for --insecure."""
+    if (args.cafile or args.insecure) and not args.tls:
+        raise UsageError("--cafile and --insecure are for --tls; add --tls")
+    check_tls_fits(args, kind)
+    if args.unix is not None:
+        return unix_endpoint(args.unix, kind)
+    address = (check_host(args.host), args.port)
+    if not args.tls:
+        return Endpoint(kind, address)
+    from ..tls import client_context
+    if args.insecure:
+        warn(INSECURE_WARNING)
+    return Endpoint("tls", address, client_context(args.cafile, args.insecure))

@@ -10,9 +10,9 @@ are ``classicnet.check``.
 
 import argparse
 
-from ..endpoints import Endpoint, check_host
-from .arguments import add_address_flags, positive_seconds
-from .messages import PROG
+from .arguments import (add_address_flags, add_client_transport_flags,
+                        client_endpoint, positive_seconds)
+from .messages import PROG, warn
 
 __all__ = ["run"]
 
@@ -33,7 +33,7 @@ def run(argv):
     """Check the server at --host/--port; return 0 if every check passed, else 1."""
     from .. import check
     args = check_parser(check.PROTOCOLS).parse_args(argv)
-    endpoint = Endpoint("tcp", (check_host(args.host), args.port))
+    endpoint = client_endpoint(args, "tcp", warn)
     report = check.check_server(args.protocol, endpoint, args.timeout,
                                 needs_concurrency=args.concurrent)
     if args.json:
@@ -52,6 +52,7 @@ def check_parser(protocols):
     parser.add_argument("protocol", metavar="PROTOCOL", choices=list(protocols),
                         help=f"what the server speaks: {', '.join(protocols)}")
     add_address_flags(parser, "the server's address", "the server's port")
+    add_client_transport_flags(parser)
     parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
                         metavar="S", help="the longest wait for any answer "
                         "(more than 0, at most 86400; default: %(default)s)")

@@ -6,9 +6,9 @@
 import argparse
 
 from .. import launcher, loading
-from ..endpoints import Endpoint, check_host
-from .arguments import add_address_flags, add_kind_flags, seconds
-from .messages import PROG, fail
+from .arguments import (add_address_flags, add_client_transport_flags,
+                        add_kind_flags, client_endpoint, seconds)
+from .messages import PROG, fail, warn
 
 __all__ = ["run"]
 
@@ -30,7 +30,7 @@ def run(argv):
     args = parser.parse_args(argv)
     if args.handler is None and args.transport is None:
         parser.error("name the server's handler, or say --tcp or --udp")
-    endpoint = Endpoint(server_kind(args), (check_host(args.host), args.port))
+    endpoint = client_endpoint(args, server_kind(args), warn)
     try:
         return client.run_client(endpoint, wait=args.wait)
     except OSError as error:
@@ -44,6 +44,8 @@ def client_parser(default_wait):
     parser = argparse.ArgumentParser(
         prog=f"{PROG} client",
         usage="%(prog)s HANDLER | --tcp | --udp [--host HOST] [--port PORT] [--wait S]"
+              "\n       %(prog)s HANDLER --tls [--cafile FILE | --insecure] [...]"
+              "\n       %(prog)s HANDLER --unix PATH [...]"
               "\n       %(prog)s files ls | get NAME | put PATH [...]",
         description="Talk to a running server.  On a terminal: type a line, "
                     "press Enter, see the answer; leave with ##, Ctrl-D or "
@@ -56,6 +58,7 @@ def client_parser(default_wait):
                              "(a name, or path/to/file.py:Class)")
     add_kind_flags(parser, "talk")
     add_address_flags(parser, "the server's address", "the server's port")
+    add_client_transport_flags(parser)
     parser.add_argument("--wait", type=seconds, default=default_wait,
                         metavar="S", help="with piped input: after its end, wait "
                         "at most S seconds for the server's answers, "

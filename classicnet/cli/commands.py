@@ -22,6 +22,8 @@ COMMANDS = {
                       "'client files ls|get|put' is the file client"),
     "new": Command("new", "run", "write a starting handler NAME.py and its test"),
     "lab": Command("lab", "run", "compare the concurrency models under load"),
+    "cert": Command("cert", "run", "cert [DIR]: make a certificate and key for "
+                    "localhost with openssl, for --tls"),
     "check": Command("check", "run", "check a running server against its "
                      "protocol (echo, upper, hello, files, chat)"),
 }

@@ -3,12 +3,13 @@
 import argparse
 import os
 import sys
+import time
 
 from .. import framing, quantities
-from ..endpoints import check_host, format_address
 from ..text import printable
-from .arguments import add_address_flags, argument_type
-from .messages import PROG, fail
+from .arguments import (add_address_flags, add_client_transport_flags, argument_type,
+                        client_endpoint)
+from .messages import PROG, fail, warn
 
 __all__ = ["run"]
 
@@ -19,6 +20,7 @@ def files_parser():
         description="List, download and upload files on a classicnet files "
                     "server (CNFP/1, see docs/protocol.md).")
     add_address_flags(parser, "the server's address", "the server's port")
+    add_client_transport_flags(parser)
     words = parser.add_subparsers(dest="word", metavar="ls | get | put",
                                   required=True)
     words.add_parser("ls", help="list the server's files")
@@ -32,6 +34,8 @@ def files_parser():
     start.add_argument("--offset", type=argument_type(quantities.byte_count),
                        metavar="N", help="continue from byte N of PATH.part "
                        "(0 to 1024T)")
+    get.add_argument("--force", action="store_true",
+                     help="replace a local file of that name")
     put = words.add_parser("put", help="upload a file (checked with sha256)")
     put.add_argument("path", metavar="PATH", help="the local file to upload")
     put.add_argument("--as", dest="name", metavar="NAME",
@@ -45,14 +49,14 @@ def run(argv):
     """Run one file-client operation; 0 on success, 1 when it failed."""
     from .. import fileclient
     args = files_parser().parse_args(argv)
-    address = (check_host(args.host), args.port)
+    address = client_endpoint(args, "tcp", warn)
     try:
         with fileclient.FileClient(address) as client:
             return run_word(client, args)
     except (fileclient.FileTransferError, framing.FramingError) as error:
         return fail(f"{error}{resume_hint(args)}", 1)
     except OSError as error:
-        where = error.filename or format_address(address)
+        where = error.filename or str(address)
         return fail(f"{where}: {error.strerror or error}{resume_hint(args)}", 1)
     except KeyboardInterrupt:
         return fail(f"interrupted{resume_hint(args)}", 130)
@@ -79,12 +83,42 @@ def run_word(client, args):
         return 0
     label = args.name if args.word == "get" else os.path.basename(args.path)
     bar = fileclient.ProgressBar.on(sys.stderr, label)
+    started = time.monotonic()
     try:
         if args.word == "get":
-            client.get(args.name, args.output, args.resume, args.offset, bar)
+            answer = download(client, args, bar)
         else:
-            client.put(args.path, args.name, args.force, bar)
+            answer = upload(client, args, bar)
     finally:
         if bar:
             bar.close()
+    if bar:     # on a terminal: one line to say it is done, and checked
+        print(summary(answer["size"], time.monotonic() - started), file=sys.stderr)
     return 0
+
+
+def download(client, args, bar):
+    """``get``: never replace a local file without --force."""
+    from .. import fileclient
+    try:
+        return client.get(args.name, args.output, args.resume, args.offset, bar,
+                          overwrite=args.force)
+    except fileclient.TargetExists as error:
+        raise fileclient.TargetExists(f"{error}; add --force to replace it, "
+                                      "or -o PATH to save it elsewhere") from None
+
+
+def upload(client, args, bar):
+    """``put``: never replace a file on the server without --force."""
+    from .. import fileclient
+    name = args.name if args.name is not None else os.path.basename(args.path)
+    if not args.force and any(file["name"] == name for file in client.list()):
+        raise fileclient.TargetExists(f"'{printable(name, 60)}' already exists on "
+                                      "the server; add --force to replace it")
+    return client.put(args.path, args.name, args.force, bar)
+
+
+def summary(size, seconds):
+    """The line that ends a transfer on a terminal: ``200.0 MiB in 0.6 s, sha256 ok``."""
+    from ..progress import human_bytes
+    return f"{human_bytes(size)} in {seconds:.1f} s, sha256 ok"

@@ -8,7 +8,7 @@ operating system's error on binding into what happened and what to do.
 import errno
 import sys
 
-__all__ = ["PROG", "explain_os_error", "fail"]
+__all__ = ["PROG", "explain_os_error", "fail", "warn"]
 
 PROG = "classicnet"
 
@@ -19,6 +19,11 @@ def fail(message, status):
     return status
 
 
+def warn(message):
+    """Print one line of warning on standard error; carry on."""
+    print(f"{PROG}: {message}", file=sys.stderr)
+
+
 def explain_os_error(error, where=None):
     """One line for an OSError: what, and for a failed bind what to do.
 
@@ -27,6 +32,9 @@ def explain_os_error(error, where=None):
     if where is None:
         return error.strerror or str(error)
     place = f" on {where}"
+    if error.errno == errno.EADDRINUSE and isinstance(where.address, str):
+        return (f"cannot listen{place}: a server is listening on that socket "
+                "already (stop it, or give another --unix path)")
     if error.errno == errno.EADDRINUSE:
         return (f"cannot listen{place}: the address is already in use "
                 "(another server is running there; try another --port, or --port 0)")

@@ -17,9 +17,10 @@ import logging
 import os
 
 from .. import launcher, loading, registry
-from ..endpoints import server_endpoint
+from ..endpoints import server_endpoint, unix_endpoint
 from ..errors import UsageError
 from ..events import JsonLines
+from .arguments import check_tls_fits
 from .logs import configure_logging
 from .serve_flags import server_parser
 
@@ -75,16 +76,33 @@ SERVER_SETTINGS = ("idle_timeout", "max_connections", "max_per_client", "udp_rat
 
 def build(args, options):
     """Bind and listen where the arguments say; OSError names the endpoint."""
-    transport = args.transport or launcher.resolve_handler(args.handler)[2]
-    endpoint = server_endpoint(transport, args.host, args.port)
+    endpoint = endpoint_of(args)
     settings = {name: getattr(args, name) for name in SERVER_SETTINGS
                 if getattr(args, name) is not None}
+    tls = None
+    if args.tls:
+        from ..tls import server_context
+        tls = server_context(args.cert, args.key)
     try:
         return launcher.build_server(args.handler, model=args.model,
-                                     endpoint=endpoint, **options, **settings)
+                                     endpoint=endpoint, tls=tls,
+                                     unix_mode=args.unix_mode, **options, **settings)
     except OSError as error:
         error.classicnet_endpoint = endpoint
         raise
+
+
+def endpoint_of(args):
+    """Where to listen: --unix PATH, or --host and --port, over TLS with --tls."""
+    kind = args.transport or launcher.resolve_handler(args.handler)[2]
+    if (args.cert or args.key) and not args.tls:
+        raise UsageError("--cert and --key are for --tls; add --tls")
+    if args.unix_mode is not None and args.unix is None:
+        raise UsageError("--unix-mode is for a Unix-domain socket; add --unix PATH")
+    check_tls_fits(args, kind)
+    if args.unix is not None:
+        return unix_endpoint(args.unix, kind)
+    return server_endpoint("tls" if args.tls else kind, args.host, args.port)
 
 
 def listen_to(server, args):

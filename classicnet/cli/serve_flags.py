@@ -14,7 +14,7 @@ from ..launcher import DEFAULT_GRACE
 from ..servers.datagrams import DEFAULT_UDP_RATE
 from ..servers.streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from .arguments import (add_address_flags, add_kind_flags, argument_type, count,
-                        descriptor, limit, seconds, timeout, workers)
+                        descriptor, file_mode, limit, seconds, timeout, workers)
 from .commands import command_lines
 from .messages import PROG
 
@@ -22,6 +22,8 @@ __all__ = ["handler_lines", "server_parser"]
 
 USAGE = ("%(prog)s HANDLER [model] [--tcp | --udp] [--host HOST] [--port PORT] "
          "[handler options] [-v | -q]\n"
+         "       %(prog)s HANDLER [model] --tls --cert FILE --key FILE [...]\n"
+         "       %(prog)s HANDLER [model] --unix PATH [--udp] [--unix-mode MODE] [...]\n"
          "       %(prog)s COMMAND ...   (list, client, new, lab, help; see below)\n"
          "       %(prog)s --help | --version")
 
@@ -55,6 +57,7 @@ def server_parser(entry=None, add_help=True):
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     add_model_flags(parser)
     add_network_flags(parser)
+    add_transport_flags(parser)
     add_limit_flags(parser)
     if entry is not None and entry.options:
         group = parser.add_argument_group(f"options of {entry.name}")
@@ -112,6 +115,23 @@ def add_network_flags(parser):
                          metavar="S", help="on Ctrl-C, give clients S seconds "
                          "to finish before cutting them, 0 to 86400 "
                          "(default: %(default)s)")
+
+
+def add_transport_flags(parser):
+    transports = parser.add_argument_group("TLS and Unix-domain sockets "
+                                           "(see docs/transports.md)")
+    transports.add_argument("--tls", action="store_true",
+                            help="speak TLS over TCP, with --cert and --key")
+    transports.add_argument("--cert", metavar="FILE",
+                            help="with --tls: the server's certificate (PEM)")
+    transports.add_argument("--key", metavar="FILE",
+                            help="with --tls: the certificate's private key (PEM)")
+    transports.add_argument("--unix", metavar="PATH",
+                            help="listen on a Unix-domain socket at PATH instead "
+                                 "of --host and --port (datagrams with --udp)")
+    transports.add_argument("--unix-mode", type=file_mode, metavar="MODE",
+                            help="with --unix: the socket file's permissions, in "
+                                 "octal (default: 600, the owner only)")
 
 
 # The limits, one row each: what the flag reads, its default, its

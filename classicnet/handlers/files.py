@@ -8,7 +8,7 @@ a real server needs when clients may be careless or hostile::
     request                          what the server does
     ------------------------------   ---------------------------------------
     {"op": "list"}                   lists the regular files in the root
-    {"op": "get", "name": n}         sends the file with socket.sendfile()
+    {"op": "get", "name": n}         sends the file with os.sendfile()
     {"op": "put", "name": n,         streams the body into a temporary file,
      "size": s, ...} + s bytes       then renames it into place
     {"filename": n, "filesize": s}   the course notes' upload: a put
@@ -21,9 +21,11 @@ Theory of operation, one rule at a time:
   and an upload gets its name only once all of it has arrived and its
   sha256 matched (``classicnet.storage`` says how).
 * Memory stays flat: a download leaves the kernel with zero-copy
-  ``socket.sendfile()``, and an upload comes through two reused buffers,
-  one hashed in a second thread while the next one fills
-  (``hashing.BackgroundSha256`` says why).  The server remembers each
+  ``os.sendfile()``, through one buffer over TLS (``classicnet.sending``,
+  every send bounded by the idle timeout), and an upload comes through
+  four reused buffers of 256 KiB, hashed in a second thread while the next
+  ones fill (``hashing.BackgroundSha256`` says why).  A connection waiting
+  for its next request holds no buffer at all.  The server remembers each
   file's sha256 (``hashing.DigestCache``), so a file is hashed once, not on
   every download (under ``--forking`` each child remembers only for its
   own client).
@@ -45,19 +47,25 @@ from ..compat import HAS_DIR_FD
 from ..contract import Option
 from ..endpoints import format_address
 from ..errors import UsageError
-from ..fields import check_file_name, optional_field, required_field, size_field
+from ..fields import check_file_name, optional_field, quoted, required_field, size_field
 from ..framing import BadHeader, BadPrefix, ConnectionClosed, IncompleteMessage
 from ..hashing import BackgroundSha256, DigestCache, HashingFailed, is_sha256, sha256_of
 from ..quantities import byte_count
 from ..registry import register
-from ..storage import Root, StorageError, clear_leftovers, is_temporary
+from ..sending import SendTimedOut, send_file
+from ..storage import Root, StorageError, clear_leftovers, identity_of, is_temporary
 from ..text import printable
+from ..uploads import Upload
 
 __all__ = ["FilesHandler"]
 
 log = logging.getLogger("classicnet.files")
 
 DEFAULT_MAX_SIZE = 1 << 30        # 1 GiB
+
+# An error answer is one line of at most this many characters (at most
+# 4 bytes each in UTF-8): it always fits a header, whatever a client sent.
+MAX_ERROR_CHARS = 1000
 
 
 class Refusal(Exception):
@@ -103,18 +111,32 @@ class FilesHandler(socketserver.BaseRequestHandler):
             raise UsageError(f"--root {os.fspath(options.root)!r} {what}; "
                              "give a directory to serve")
         options.root = root
+        server.shared.root_identity = identity_of(root)
         server.shared.digests = DigestCache()
-        for name in clear_leftovers(root):
+        try:
+            cleared = clear_leftovers(root)
+        except OSError as error:
+            raise UsageError(f"--root {root!r} cannot be read ({error.strerror}); "
+                             "give a directory this user can read and write") from None
+        for name in cleared:
             log.info("removed %s, left by a server that stopped mid-upload", name)
 
     def setup(self):
         self.reader = framing.MessageReader(self.request)
-        self.root = Root(self.server.options.root)
+        self.root = None
 
     def finish(self):
-        self.root.close()
+        if self.root is not None:
+            self.root.close()
 
     def handle(self):
+        try:
+            self.root = Root(self.server.options.root,
+                             getattr(self.server.shared, "root_identity", None))
+        except StorageError as error:
+            log.warning("client %s: %s", self.who, error)
+            self.reply_error(error)
+            return
         try:
             while self.serve_next():
                 pass
@@ -169,8 +191,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
         framing.send_message(self.request, header)
 
     def reply_error(self, error):
-        log.info("client %s: refused: %s", self.who, error)
-        self.reply({"ok": False, "error": str(error)})
+        """Answer ``"ok": false``, in one line short enough for any header."""
+        message = printable(str(error), MAX_ERROR_CHARS)
+        log.info("client %s: refused: %s", self.who, message)
+        self.reply({"ok": False, "error": message})
 
     # --- list and quit ----------------------------------------------------
 
@@ -202,7 +226,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
         with self.root.open_for_reading(name) as file:
             status = os.fstat(file.fileno())
             if offset > status.st_size:
-                raise Refusal(f"offset {offset} is past the end of {name!r} "
+                raise Refusal(f"offset {offset} is past the end of {quoted(name)} "
                               f"({status.st_size} bytes)")
             count = status.st_size - offset
             response = {"ok": True, "name": name, "size": count,
@@ -210,7 +234,11 @@ class FilesHandler(socketserver.BaseRequestHandler):
             if "offset" in header:
                 response["offset"] = offset
             self.reply(response)
-            sent = self.request.sendfile(file, offset, count) if count else 0
+            try:
+                sent = send_file(self.request, file, offset, count)
+            except SendTimedOut as error:
+                log.info("client %s: %s; closing", self.who, error)
+                return False
         if sent != count:
             log.warning("client %s: %r shrank while being sent; closing", self.who, name)
             return False
@@ -239,10 +267,10 @@ class FilesHandler(socketserver.BaseRequestHandler):
             raise Refusal("field 'sha256' must be 64 hexadecimal digits")
         overwrite = optional_field(header, "overwrite", bool, False)
         self.root.check_target(name, overwrite)
-        with self.root.upload() as upload:
+        with Upload(self.root) as upload:
             digest = self.store_body(upload)
             if expected is not None and digest != expected.lower():
-                raise Refusal(f"sha256 mismatch for {name!r}: received {digest}, "
+                raise Refusal(f"sha256 mismatch for {quoted(name)}: received {digest}, "
                               f"expected {expected.lower()}; the upload was discarded")
             status = upload.commit(name, overwrite)
         self.server.shared.digests.remember(status, digest)
@@ -266,7 +294,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     def store_body(self, upload):
         """Stream the body into *upload*, hashing as it comes; return the sha256.
 
-        Each chunk is written here while the previous one is hashed in a
+        Each chunk is written here while the ones before it are hashed in a
         second thread (see ``hashing.BackgroundSha256`` for why).
         """
         try:
@@ -284,7 +312,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     def checked_name(self, header, key):
         name = check_file_name(required_field(header, key, str))
         if is_temporary(name):
-            raise Refusal(f"{name!r} is reserved for uploads in progress")
+            raise Refusal(f"{quoted(name)} is reserved for uploads in progress")
         return name
 
 

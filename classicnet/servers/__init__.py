@@ -11,6 +11,9 @@ socketserver builds its servers by mixing a *model* into a *transport*::
         | UDPServer |  (and the same two mixes for UDP)
         +-----------+
 
+and so for the other transports: ``TLSServer`` (TCP wrapped in TLS),
+``UnixStreamServer`` and ``UnixDatagramServer`` (a socket file).
+
 classicnet keeps exactly that family and adds only what a classroom needs,
 so every class here *is* a socketserver class.  The table a student reads
 is ``SERVER_CLASSES``::
@@ -37,6 +40,8 @@ One module per concern, each read on its own:
     classroom.py   what every server adds: events, the handler's namespaces
     streams.py     TCP: connections, the idle timeout, max_connections
     datagrams.py   UDP: the rules no datagram handler can forget
+    tls.py         TLS: the handshake, where the client is served
+    unix.py        Unix-domain sockets: the socket file and its rules
     pool.py        the pool model (socketserver has none)
     datagram_pool.py   the pool model for UDP: threads that each read the socket
     forking.py     the forking model, stoppable (Unix only)
@@ -54,13 +59,14 @@ launcher's: it waits for the clients being served for a grace period
 import socketserver
 
 from .. import quantities
-from ..compat import CAN_FORK, fork_refusal
+from ..compat import CAN_FORK, HAS_UNIX_SOCKETS, fork_refusal
 from ..errors import UsageError
 from .datagram_pool import DatagramPoolMixIn
 from .datagrams import UDPServer
 from .doorman import DoormanMixIn
 from .pool import ThreadPoolMixIn
 from .streams import TCPServer
+from .tls import TLSServer
 
 __all__ = [
     "MODEL_SETTINGS", "MODELS", "SERVER_CLASSES", "SETTINGS", "ThreadingMixIn",
@@ -93,6 +99,9 @@ class ThreadingTCPServer(ThreadingMixIn, TCPServer): pass
 class ThreadingUDPServer(ThreadingMixIn, UDPServer): pass
 class ThreadPoolTCPServer(ThreadPoolMixIn, TCPServer): pass
 class ThreadPoolUDPServer(DatagramPoolMixIn, UDPServer): pass
+class PlainTLSServer(DoormanMixIn, TLSServer): pass
+class ThreadingTLSServer(ThreadingMixIn, TLSServer): pass
+class ThreadPoolTLSServer(ThreadPoolMixIn, TLSServer): pass
 
 
 MODELS = {
@@ -110,24 +119,57 @@ SERVER_CLASSES = {
     ("threading", "udp"): ThreadingUDPServer,
     ("pool", "tcp"): ThreadPoolTCPServer,
     ("pool", "udp"): ThreadPoolUDPServer,
+    ("plain", "tls"): PlainTLSServer,
+    ("threading", "tls"): ThreadingTLSServer,
+    ("pool", "tls"): ThreadPoolTLSServer,
 }
 
-if CAN_FORK:     # as socketserver gates its own ForkingMixIn
+if HAS_UNIX_SOCKETS:
+    from .unix import UnixDatagramServer, UnixStreamServer
+
+    class PlainUnixStreamServer(DoormanMixIn, UnixStreamServer): pass
+    class ThreadingUnixStreamServer(ThreadingMixIn, UnixStreamServer): pass
+    class ThreadPoolUnixStreamServer(ThreadPoolMixIn, UnixStreamServer): pass
+    class ThreadingUnixDatagramServer(ThreadingMixIn, UnixDatagramServer): pass
+    class ThreadPoolUnixDatagramServer(ThreadPoolMixIn, UnixDatagramServer): pass
+
+    SERVER_CLASSES.update({
+        ("plain", "unix"): PlainUnixStreamServer,
+        ("threading", "unix"): ThreadingUnixStreamServer,
+        ("pool", "unix"): ThreadPoolUnixStreamServer,
+        ("plain", "unix-dgram"): UnixDatagramServer,
+        ("threading", "unix-dgram"): ThreadingUnixDatagramServer,
+        ("pool", "unix-dgram"): ThreadPoolUnixDatagramServer,
+    })
+
+if CAN_FORK:     # as socketserver gates its own ForkingMixIn; every system
+                 # with fork() has AF_UNIX too
     from .forking import ForkingMixIn
 
     class ForkingTCPServer(ForkingMixIn, TCPServer): pass
     class ForkingUDPServer(ForkingMixIn, UDPServer): pass
 
+    class ForkingTLSServer(ForkingMixIn, TLSServer): pass
+    class ForkingUnixStreamServer(ForkingMixIn, UnixStreamServer): pass
+    class ForkingUnixDatagramServer(ForkingMixIn, UnixDatagramServer): pass
+
     SERVER_CLASSES["forking", "tcp"] = ForkingTCPServer
     SERVER_CLASSES["forking", "udp"] = ForkingUDPServer
+    SERVER_CLASSES["forking", "tls"] = ForkingTLSServer
+    SERVER_CLASSES["forking", "unix"] = ForkingUnixStreamServer
+    SERVER_CLASSES["forking", "unix-dgram"] = ForkingUnixDatagramServer
 
     from .prefork import PreforkMixIn
 
     # No UDP prefork: each process would count --udp-rate on its own, so
     # N workers would let a host send N times the limit.
     class PreforkTCPServer(PreforkMixIn, TCPServer): pass
+    class PreforkTLSServer(PreforkMixIn, TLSServer): pass
+    class PreforkUnixStreamServer(PreforkMixIn, UnixStreamServer): pass
 
     SERVER_CLASSES["prefork", "tcp"] = PreforkTCPServer
+    SERVER_CLASSES["prefork", "tls"] = PreforkTLSServer
+    SERVER_CLASSES["prefork", "unix"] = PreforkUnixStreamServer
 
 
 # The server-level settings: build_server() accepts them beside a handler's

@@ -192,7 +192,12 @@ class TCPServer(ClassroomServer, socketserver.TCPServer):
             self.events.emit("limit", limit=limit, value=value)
             self.refusing = True
         self.events.emit("refused", client_address, reason="too many connections")
-        line = REFUSAL if per_client is None else REFUSAL_PER_CLIENT
+        self.send_refusal(request, REFUSAL if per_client is None else REFUSAL_PER_CLIENT,
+                          value)
+
+    def send_refusal(self, request, line, value):
+        """Send the refused client *line*, filled in with *value*.  May be
+        overridden (a TLS server says nothing: see servers/tls.py)."""
         try:
             request.send(line.format(value).encode("ascii"))
         except OSError:

@@ -232,20 +232,49 @@ def child_processes(pid):
 
 class TLSFiles:
     """A CA, and a certificate and key for localhost and 127.0.0.1 that it
-    signed, as PEM files made by trustme for this test run (no private key
-    is ever committed).  ``server_context()`` and ``client_context()`` are
+    signed, as PEM files made for this test run by trustme, or by the
+    openssl command where trustme cannot be installed (PyPy 3.9: it needs
+    cryptography, which needs a Rust compiler there).  No private key is
+    ever committed.  ``server_context()`` and ``client_context()`` are
     classicnet's own, built from them."""
 
     def __init__(self, directory):
-        import trustme
-        authority = trustme.CA()
-        issued = authority.issue_cert("localhost", "127.0.0.1")
         self.ca = os.path.join(directory, "ca.pem")
         self.cert = os.path.join(directory, "cert.pem")
         self.key = os.path.join(directory, "key.pem")
+        try:
+            import trustme
+        except ImportError:
+            self._make_with_openssl(directory)
+            return
+        authority = trustme.CA()
+        issued = authority.issue_cert("localhost", "127.0.0.1")
         authority.cert_pem.write_to_path(self.ca)
         issued.cert_chain_pems[0].write_to_path(self.cert)
         issued.private_key_pem.write_to_path(self.key)
+
+    def _make_with_openssl(self, directory):
+        if not shutil.which("openssl"):
+            pytest.skip("TLS tests need trustme or the openssl command")
+        ca_key = os.path.join(directory, "ca.key")
+        request = os.path.join(directory, "leaf.csr")
+        extensions = os.path.join(directory, "leaf.ext")
+        with open(extensions, "w") as file:
+            file.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+                       "basicConstraints=critical,CA:FALSE\n"
+                       "extendedKeyUsage=serverAuth\n")
+        for command in (
+            ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+             "-keyout", ca_key, "-out", self.ca, "-subj", "/CN=classicnet test CA",
+             "-addext", "basicConstraints=critical,CA:TRUE",
+             "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
+            ["req", "-newkey", "rsa:2048", "-nodes", "-keyout", self.key,
+             "-out", request, "-subj", "/CN=localhost"],
+            ["x509", "-req", "-in", request, "-CA", self.ca, "-CAkey", ca_key,
+             "-CAcreateserial", "-days", "2", "-out", self.cert, "-extfile", extensions],
+        ):
+            subprocess.run(["openssl", *command], check=True, capture_output=True,
+                           timeout=60)
 
     def server_context(self):
         from classicnet.tls import server_context

@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 from .contract import Option
 from .errors import UsageError
-from .launcher import build_server, running, serve_until_signalled
+from .foreground import serve_until_signalled
+from .launcher import build_server, running
 from .registry import register
 
 __all__ = [

@@ -45,7 +45,8 @@ from contextlib import contextmanager
 
 from . import contract
 from .endpoints import Endpoint, unix_endpoint
-from .launcher import build_server, resolve_handler, running, serve_until_signalled
+from .foreground import serve_until_signalled
+from .launcher import build_server, resolve_handler, running
 
 __all__ = ["Client", "TIMEOUT", "connect", "running_server", "socketpair_client"]
 

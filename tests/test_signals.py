@@ -1,6 +1,6 @@
 """Every signal that ends a server ends it cleanly, under every model
 (issue 12, point 8): SIGHUP and SIGQUIT as SIGINT and SIGTERM do, with the
-status of ``launcher.exit_status``.  (test_shutdown.py has Ctrl-C and SIGTERM.)
+status of ``foreground.exit_status``.  (test_shutdown.py has Ctrl-C and SIGTERM.)
 """
 
 import signal
@@ -8,7 +8,7 @@ import socket
 
 import pytest
 
-from classicnet import launcher
+from classicnet import foreground
 from conftest import MODELS, TIMEOUT, classicnet_command
 from resources import children, process_exists, settles_to
 from test_uploads import BODY, left_in, start_upload, uploading
@@ -52,5 +52,5 @@ def test_a_server_started_with_hangups_ignored_keeps_serving_after_one(cli):
 @pytest.mark.parametrize("signum, status", [
     (signal.SIGINT, 0), (signal.SIGTERM, 0), (signal.SIGHUP, 129), (signal.SIGQUIT, 131)])
 def test_the_exit_status_says_which_signal_stopped_the_server(signum, status):
-    assert launcher.exit_status(signum) == status
-    assert signum in launcher.STOP_SIGNALS
+    assert foreground.exit_status(signum) == status
+    assert signum in foreground.STOP_SIGNALS

@@ -16,7 +16,7 @@ added (``serve_flags.server_parser``).
 import logging
 import os
 
-from .. import launcher, loading, registry
+from .. import foreground, launcher, loading, registry
 from ..endpoints import server_endpoint, unix_endpoint
 from ..errors import UsageError
 from ..events import JsonLines
@@ -130,11 +130,11 @@ def listen_to(server, args):
 
 def serve(server, args):
     """Serve until a stop signal; announce the server once it is serving.
-    Return the exit status the signal calls for (``launcher.exit_status``)."""
+    Return the exit status the signal calls for (``foreground.exit_status``)."""
     def announce():
         print(launcher.describe(server), flush=True)
         for name, value in vars(server.options).items():
             print(f"  {name.replace('_', '-')}: {value}", flush=True)
 
-    stopped = launcher.serve_until_signalled(server, args.grace, ready=announce)
-    return launcher.exit_status(stopped.signal)
+    stopped = foreground.serve_until_signalled(server, args.grace, ready=announce)
+    return foreground.exit_status(stopped.signal)

@@ -15,6 +15,7 @@ from classicnet.lab import WORKLOADS, Settings, run_lab, timeline_clients
 from classicnet.lab.experiment import (REFERENCE, REFERENCE_COMMAND, LabError,
                                        server_command, start_server)
 from classicnet.lab.report import COLUMNS, format_table
+from classicnet.lab.timeline import LEGEND
 
 from conftest import MODELS
 
@@ -73,12 +74,12 @@ def test_the_report_prints_a_table_sentences_and_timelines(lab_run):
     assert all(line in lines for line in table)
     assert len(table) == 2 + len(measurements)
     assert "What the numbers show:" in lines
-    start = lines.index("Timeline ('.' connected and waiting, '#' being served):")
+    start = lines.index(f"Timeline ({LEGEND}):")
     titles = [line for line in lines[start:] if line.endswith("3 client(s)")]
     assert titles == [f"{model}, 3 client(s)" for model in LAB_MODELS]
     rows = [line for line in lines[start:] if line.startswith("client ")]
     assert len(rows) == 3 * len(LAB_MODELS)
-    assert all(line.endswith("|") and set(line[12:-1]) <= set(" .#") for line in rows)
+    assert all(line.endswith("|") and set(line[12:-1]) <= set(" .+#") for line in rows)
     assert [f"wrote {files[kind]}" for kind in ("svg", "json", "csv")] == lines[-3:]
 
 

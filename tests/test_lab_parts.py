@@ -4,12 +4,16 @@ and the load generator's error counting."""
 import socket
 
 import pytest
+from hypothesis import given, strategies as st
 
 from classicnet.lab import WORKLOADS, Settings
 from classicnet.lab.experiment import REFERENCE, Measurement
 from classicnet.lab.load import run_load
 from classicnet.lab.report import conclusions, format_table
-from classicnet.lab.timeline import draw_timeline, timeline_rows
+from classicnet.lab.intervals import served_intervals
+from classicnet.lab.timeline import (draw_timeline, resolution_note, shade,
+                                     timeline_fractions,
+                                     timeline_rows)
 from classicnet.testing import running_server
 
 
@@ -29,7 +33,7 @@ TOGETHER = [(0, 0.0, 0.1, 1.0), (1, 0.0, 0.1, 1.0)]
 def test_a_sequential_timeline_is_a_staircase():
     chart, span = timeline_rows(made_up(connections=SEQUENTIAL), width=10)
     assert span == 1.0
-    assert chart == [(0, ".#####    "), (1, ".....#####")]
+    assert chart == [(0, ".####     "), (1, ".....#####")]
 
 
 def test_a_concurrent_timeline_is_solid():
@@ -48,7 +52,52 @@ def test_the_timeline_shows_the_first_rows_only():
         (25, 0.0, 0.2, 0.3)]), width=10, rows=2)
     assert lines[0] == "plain, 30 client(s) (the first 2 shown)"
     assert lines[1].startswith(" " * 12 + "0 s") and lines[1].endswith("1.0 s")
-    assert lines[2:] == ["client   0  .#####    |", "client   1  .....#####|"]
+    assert lines[2:] == ["client   0  .####     |", "client   1  .....#####|"]
+
+
+def test_a_cell_served_for_half_of_it_or_less_is_a_shade():
+    chart, _ = timeline_rows(made_up(clients=1, connections=[(0, 0.0, 0.26, 0.72)]),
+                             width=10)
+    assert chart == [(0, "..+####+  ")]
+    assert [shade(*pair) for pair in [(0.51, 0), (0.5, 0.5), (0, 0.1), (0, 0)]] == \
+        ["#", "+", ".", " "]
+
+
+def churn(clients=10, connections=200, duration=1.0):
+    """A plain server under churn: one short connection after another, each
+    served for a fifth of its turn, the clients taking turns."""
+    turn = duration / connections
+    return made_up("plain", clients, connections, [
+        (n % clients, n * turn, n * turn + 0.8 * turn, (n + 1) * turn)
+        for n in range(connections)])
+
+
+def test_a_churn_timeline_for_plain_never_shows_two_clients_served_in_one_cell():
+    m = churn()
+    chart, _ = timeline_rows(m, width=60)
+    columns = ["".join(cells[i] for _, cells in chart) for i in range(60)]
+    assert all(column.count("#") <= 1 for column in columns)
+    assert any(column.count("+") > 1 for column in columns)    # served in turn
+    assert m.most_at_once == 1
+
+
+connection = st.tuples(st.integers(0, 4), st.floats(0, 1), st.floats(0, 1),
+                       st.floats(0, 1)).map(
+    lambda c: (c[0], *sorted(c[1:])))
+
+
+@given(st.lists(connection, max_size=12), st.integers(1, 80))
+def test_at_once_is_the_most_overlap_of_the_drawn_intervals(connections, width):
+    m = made_up(clients=5, connections=connections)
+    drawn = served_intervals(m.connections)
+    starts = [start for _, start, _ in drawn]
+    assert m.most_at_once == max(
+        [sum(begin <= moment < end for _, begin, end in drawn) for moment in starts]
+        + [0])
+    grid, _ = timeline_fractions(m, width, rows=5)
+    for column in range(width):
+        full = sum(grid[client][0][column] > 0.5 for client in grid)
+        assert full <= max(1, m.most_at_once)
 
 
 def test_most_at_once_from_the_clients_side():
@@ -223,3 +272,11 @@ def test_a_server_that_hangs_up_is_counted():
         result, _ = run_load(address, 1, b"exit\n" + b"x" * 59, 5, 0.1, processes=1,
                              drain=1, lead_time=0)
     assert result.errors == {"ECONNRESET": 1}     # "Welcome!\n", then nothing
+
+
+def test_short_connections_get_a_sentence_on_what_the_picture_cannot_show():
+    note = resolution_note([churn()], width=60)
+    assert note.startswith("A connection was served for 1.00 ms (the median), "
+                           "shorter than one cell of the timeline (17 ms)")
+    assert resolution_note([made_up(connections=SEQUENTIAL)], width=60) is None
+    assert resolution_note([made_up(connections=[(0, 0.0, None, 0.5)])]) is None

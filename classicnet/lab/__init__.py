@@ -25,7 +25,7 @@ import platform
 from .experiment import REFERENCE, LabError, Measurement, Settings, measure
 from .report import conclusions, format_table, write_csv, write_json
 from .svg import write_svg
-from .timeline import draw_timeline
+from .timeline import LEGEND, draw_timeline, resolution_note
 from .workloads import WORKLOADS
 
 __all__ = ["LabError", "Measurement", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
@@ -96,12 +96,16 @@ def print_report(measurements, sentences, out):
 def print_timelines(measurements, clients, out, width, rows):
     """Step 3: the timeline of every model (not the reference) for *clients*."""
     out("")
-    out("Timeline ('.' connected and waiting, '#' being served):")
-    for m in measurements:
-        if m.clients == clients and m.model != REFERENCE:
-            out("")
-            for line in draw_timeline(m, width, rows):
-                out(line)
+    out(f"Timeline ({LEGEND}):")
+    shown = [m for m in measurements if m.clients == clients]
+    for m in shown:
+        out("")
+        for line in draw_timeline(m, width, rows):
+            out(line)
+    note = resolution_note(shown, width)
+    if note:
+        out("")
+        out(note)
 
 
 def machine_line():

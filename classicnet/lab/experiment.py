@@ -20,6 +20,7 @@ import sys
 from dataclasses import dataclass, field
 
 from ..process import ServerProcess, ServerProcessError
+from .intervals import most_overlap, served_intervals
 from .load import run_load
 from .workloads import MESSAGE_SIZE
 
@@ -89,17 +90,9 @@ class Measurement:
 
     @property
     def most_at_once(self):
-        """The most connections being served at the same moment: from first
-        answer to close, seen from the clients."""
-        events = []
-        for _, _, first_answer, closed in self.connections:
-            if first_answer is not None:
-                events += [(first_answer, 1), (closed, -1)]
-        most = current = 0
-        for _, change in sorted(events, key=lambda event: (event[0], event[1])):
-            current += change
-            most = max(most, current)
-        return most
+        """The most connections being served at the same moment, from the
+        same intervals as the timeline draws (``intervals``)."""
+        return most_overlap(served_intervals(self.connections))
 
     @property
     def threads(self):

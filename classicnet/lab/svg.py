@@ -10,17 +10,26 @@ from xml.sax.saxutils import escape
 
 from .experiment import REFERENCE
 from .report import model_label
-from .timeline import SERVED, WAITING, timeline_rows
+from .timeline import timeline_fractions
 
 __all__ = ["write_svg"]
 
 WIDTH = 900
 COLORS = {"plain": "#d62728", "threading": "#1f77b4", "forking": "#2ca02c",
           "pool": "#9467bd", "asyncio": "#7f7f7f"}
+# Colours for a model not named above (a new one appears by itself).
+MORE_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
 WAITING_COLOR = "#dddddd"
 BAR_HEIGHT = 14
 ROW_HEIGHT = 9
 TIMELINE_CELLS = 300
+
+
+def model_color(model):
+    """The colour of *model* in every chart: its own, or one picked from its name."""
+    if model in COLORS:
+        return COLORS[model]
+    return MORE_COLORS[sum(model.encode()) % len(MORE_COLORS)]
 
 
 def _text(x, y, words, size=12, anchor="start", weight="normal"):
@@ -28,10 +37,11 @@ def _text(x, y, words, size=12, anchor="start", weight="normal"):
             f'text-anchor="{anchor}" font-weight="{weight}">{escape(words)}</text>')
 
 
-def _rect(x, y, width, height, color, title=None):
+def _rect(x, y, width, height, color, title=None, opacity=1.0):
     tip = f"<title>{escape(title)}</title>" if title else ""
+    faded = f' fill-opacity="{opacity:.1f}"' if opacity < 1 else ""
     return (f'<rect x="{x:.1f}" y="{y:.1f}" width="{max(width, 0.5):.1f}" '
-            f'height="{height:.1f}" fill="{color}">{tip}</rect>')
+            f'height="{height:.1f}" fill="{color}"{faded}>{tip}</rect>')
 
 
 def _bar_chart(shapes, top, title, measurements, value, unit):
@@ -45,34 +55,44 @@ def _bar_chart(shapes, top, title, measurements, value, unit):
         shapes.append(_text(290, y + BAR_HEIGHT - 3, label, 11, "end"))
         length = (WIDTH - 420) * amount / largest
         shapes.append(_rect(300, y, length, BAR_HEIGHT,
-                            COLORS.get(m.model, "#000"), f"{amount:,.2f} {unit}"))
+                            model_color(m.model), f"{amount:,.2f} {unit}"))
         shapes.append(_text(305 + length, y + BAR_HEIGHT - 3,
                             f"{amount:,.1f} {unit}", 11))
         y += BAR_HEIGHT + 4
     return y + 20
 
 
+def _runs(fractions):
+    """``(first column, columns, fraction)`` runs of cells of one shade, the
+    fractions rounded to tenths so that a bar is a few shapes, not hundreds."""
+    runs = []
+    for column, fraction in enumerate(fractions):
+        tenth = round(fraction, 1)
+        if runs and runs[-1][2] == tenth and runs[-1][0] + runs[-1][1] == column:
+            runs[-1][1] += 1
+        elif tenth > 0:
+            runs.append([column, 1, tenth])
+    return runs
+
+
 def _timeline(shapes, top, measurement):
-    chart, span = timeline_rows(measurement, TIMELINE_CELLS, rows=40)
+    """Each cell is shaded by the fraction of it the client was served (the
+    colour) or waited (grey): the same fractions as the text timeline."""
+    grid, span = timeline_fractions(measurement, TIMELINE_CELLS, rows=40)
     title = f"timeline: {model_label(measurement)}, {measurement.clients} client(s), " \
-            f"{span:.2f} s (grey: waiting, colour: being served)"
+            f"{span:.2f} s (grey: waiting, colour: being served, paler: part of the time)"
     shapes.append(_text(10, top, title, 13, weight="bold"))
     y = top + 8
     cell = (WIDTH - 120) / TIMELINE_CELLS
-    color = COLORS.get(measurement.model, "#000")
-    for client, cells in chart:
+    color = model_color(measurement.model)
+    for client in sorted(grid):
+        served, waiting = grid[client]
         shapes.append(_text(105, y + ROW_HEIGHT - 1, f"client {client}", 8, "end"))
-        column = 0
-        while column < len(cells):
-            mark = cells[column]
-            run = column
-            while run < len(cells) and cells[run] == mark:
-                run += 1
-            if mark in (WAITING, SERVED):
-                shapes.append(_rect(110 + column * cell, y, (run - column) * cell,
-                                    ROW_HEIGHT - 2,
-                                    color if mark == SERVED else WAITING_COLOR))
-            column = run
+        waiting_only = [w if s == 0 else 0.0 for s, w in zip(served, waiting)]
+        for fractions, fill in ((waiting_only, WAITING_COLOR), (served, color)):
+            for column, columns, fraction in _runs(fractions):
+                shapes.append(_rect(110 + column * cell, y, columns * cell,
+                                    ROW_HEIGHT - 2, fill, opacity=fraction))
         y += ROW_HEIGHT
     return y + 24
 

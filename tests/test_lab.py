@@ -12,14 +12,14 @@ import pytest
 
 from classicnet import cli
 from classicnet.lab import WORKLOADS, Settings, run_lab, timeline_clients
-from classicnet.lab.experiment import (REFERENCE, REFERENCE_COMMAND, LabError,
-                                       server_command, start_server)
+from classicnet.lab.experiment import (INSTRUMENT, REFERENCE, REFERENCE_COMMAND,
+                                       LabError, server_command, start_server)
 from classicnet.lab.report import COLUMNS, format_table
 from classicnet.lab.timeline import LEGEND
 
 from conftest import MODELS
 
-LAB_MODELS = MODELS + ["pool"]
+LAB_MODELS = MODELS + ["pool", REFERENCE]
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def lab_run(tmp_path_factory):
 def test_every_model_and_count_is_measured_after_the_ceiling(lab_run):
     measurements, _, _ = lab_run
     assert [(m.model, m.clients) for m in measurements] == [
-        (model, 3) for model in [REFERENCE] + LAB_MODELS]
+        (model, 3) for model in [INSTRUMENT] + LAB_MODELS]
     for m in measurements:
         assert m.errors == {} and m.unfinished == 0
         assert m.connections, m.model
@@ -52,7 +52,7 @@ def test_the_servers_are_counted_from_their_logs(lab_run):
     measurements, _, _ = lab_run
     for m in measurements:
         served = len(m.connections)
-        if m.model == REFERENCE:
+        if m.model in (INSTRUMENT, REFERENCE):
             assert m.threads is None and m.processes is None
         elif m.model == "plain":
             assert (m.threads, m.processes) == (1, 1)
@@ -72,7 +72,11 @@ def test_the_report_prints_a_table_sentences_and_timelines(lab_run):
     assert header.split() == " ".join(COLUMNS).split()
     table = format_table(measurements)
     assert all(line in lines for line in table)
-    assert len(table) == 2 + len(measurements)
+    assert len(table) == 1 + len(measurements)     # the instrument is no row
+    assert not any(line.startswith(INSTRUMENT) for line in table)
+    above = lines[:lines.index(table[0])]
+    assert any(line.startswith("instrument: the load generator reached ")
+               for line in above)
     assert "What the numbers show:" in lines
     start = lines.index(f"Timeline ({LEGEND}):")
     titles = [line for line in lines[start:] if line.endswith("3 client(s)")]
@@ -91,7 +95,7 @@ def test_the_files_hold_the_measurements(lab_run):
     assert document["settings"]["requests_per_connection"] == 3
     assert len(document["measurements"]) == len(measurements)
     first = document["measurements"][0]
-    assert first["model"] == REFERENCE
+    assert first["model"] == INSTRUMENT
     assert len(first["latencies_ms"]) >= first["requests"]
     assert {"client", "opened_s", "first_answer_s", "closed_s"} == set(
         first["connections"][0])
@@ -165,6 +169,7 @@ def settings(workload, **more):
     ("threading", "slow", {"delay": 2.5}, ["slow", "--threading", "--delay", "2.5"]),
     ("threading", "work", {"cost": 1.0}, ["work", "--threading", "--cost", "1.0"]),
     ("threading", "churn", {"cost": 1.0}, ["echo", "--threading"]),
+    ("plain", "work", {}, ["work", "--plain", "--cost", "5.0"]),
 ])
 def test_server_commands(model, workload, more, expected):
     command = server_command(model, settings(workload, **more))
@@ -174,7 +179,12 @@ def test_server_commands(model, workload, more, expected):
 
 def test_the_reference_is_not_socketserver():
     assert REFERENCE_COMMAND[1:] == ["-m", "classicnet.lab.reference"]
-    assert server_command(REFERENCE, settings("slow")) == ["--port", "0"]
+    assert server_command(INSTRUMENT, settings("slow")) == ["--port", "0"]
+    assert server_command(REFERENCE, settings("slow")) == ["--port", "0",
+                                                           "--delay", "10.0"]
+    assert server_command(REFERENCE, settings("work", cost=2)) == ["--port", "0",
+                                                                   "--cost", "2"]
+    assert server_command(REFERENCE, settings("churn", cost=2)) == ["--port", "0"]
 
 
 def test_a_server_that_never_listens_is_a_lab_error_within_the_start_timeout(monkeypatch):
@@ -203,3 +213,19 @@ def test_requests_per_connection_default_to_the_workloads():
     assert settings("echo").per_connection == 100
     assert settings("churn").per_connection == 1
     assert settings("slow", requests_per_connection=7).per_connection == 7
+
+
+def test_the_reference_does_the_same_work_as_the_models():
+    """With --cost 5, one thread computes at most 200 answers a second, in
+    asyncio's event loop as in threading's threads (the GIL): neither can be
+    the 40,000 a second of an echo that does no work."""
+    cost, duration = 5.0, 0.3
+    most = duration * 1000 / cost + 2       # the answers one CPU-second allows, +2
+    measurements = run_lab(
+        Settings(workload=WORKLOADS["work"], models=["threading", REFERENCE],
+                 client_counts=[3], duration=duration, cost=cost,
+                 requests_per_connection=2, processes=1, ceiling=False),
+        out=lambda line: None)
+    for m in measurements:
+        assert 0 < m.requests <= most, m.model
+        assert m.latency_ms(0.0) >= cost, m.model

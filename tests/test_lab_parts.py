@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given, strategies as st
 
 from classicnet.lab import WORKLOADS, Settings
-from classicnet.lab.experiment import REFERENCE, Measurement
-from classicnet.lab.load import run_load
-from classicnet.lab.report import conclusions, format_table
+from classicnet.lab.conclusions import conclusions
+from classicnet.lab.experiment import INSTRUMENT, REFERENCE, Measurement
 from classicnet.lab.intervals import served_intervals
+from classicnet.lab.load import run_load
+from classicnet.lab.report import format_table, instrument_lines
 from classicnet.lab.timeline import (draw_timeline, resolution_note, shade,
-                                     timeline_fractions,
-                                     timeline_rows)
+                                     timeline_fractions, timeline_rows)
 from classicnet.testing import running_server
 
 
@@ -204,7 +204,7 @@ def test_a_waiting_server_does_not_blame_the_machine_and_max_children_is_named()
 
 def test_close_figures_the_pool_the_ceiling_and_errors():
     said = conclusions([
-        made_up(REFERENCE, 10, 1000, TOGETHER),
+        made_up(INSTRUMENT, 10, 1000, TOGETHER, errors={"ECONNRESET": 1}),
         made_up("plain", 10, 950, SEQUENTIAL, errors={"ECONNRESET": 2}, unfinished=1),
         made_up("pool", 10, 1000, TOGETHER, servers=[(1, "p1"), (1, "p2")]),
         made_up("threading", 10, 990, TOGETHER, servers=[(1, f"t{i}") for i in range(9)]),
@@ -216,6 +216,38 @@ def test_close_figures_the_pool_the_ceiling_and_errors():
     assert sum(s.startswith("warning: ") for s in said) == 3
     assert said[-1] == ("plain with 10 client(s): 2 error(s) and 1 request(s) still "
                         "unanswered at the end (ECONNRESET).")
+
+
+def test_the_instrument_is_a_line_of_its_own_and_close_figures_are_marked():
+    measurements = [made_up(INSTRUMENT, 10, 1000, TOGETHER),
+                    made_up("plain", 10, 100, SEQUENTIAL),
+                    made_up(REFERENCE, 10, 850, TOGETHER)]
+    table = format_table(measurements)
+    assert [line.split()[:3] for line in table[2:]] == [
+        ["plain", "10", "100"], ["asyncio", "(not", "socketserver)"]]
+    assert table[3].split()[4] == "850*"
+    assert instrument_lines(measurements) == [
+        "instrument: the load generator reached 1,000 req/s with 10 client(s) against "
+        "an asyncio echo that does no work: no server can be measured faster.",
+        "* within 20% of the instrument's ceiling: this figure is limited by the "
+        "load generator, not by the server."]
+    assert len(instrument_lines(measurements[:2])) == 1
+    assert instrument_lines(measurements[1:]) == []
+
+
+def test_an_event_loop_overlaps_waiting_but_not_computing():
+    waiting = conclusions([made_up("plain", 10, 100, SEQUENTIAL, cpu=0.05),
+                           made_up(REFERENCE, 10, 900, TOGETHER, cpu=0.1)], settings())
+    assert any(s.startswith("asyncio served 2 connections at once in one thread and "
+                            "was 9.0x faster than plain") for s in waiting)
+    computing = conclusions([
+        made_up("plain", 10, 100, SEQUENTIAL, cpu=1.0, latencies=[0.005]),
+        made_up(REFERENCE, 10, 110, TOGETHER, cpu=1.0, latencies=[0.005])], settings())
+    assert any(s.startswith("asyncio computed each answer in its one event loop and "
+                            "served 1.10x plain's rate") for s in computing)
+    neither = conclusions([made_up("plain", 10, 100, SEQUENTIAL, cpu=1.0),
+                           made_up(REFERENCE, 10, 150, TOGETHER, cpu=1.0)], settings())
+    assert not any(s.startswith("asyncio") for s in neither)
 
 
 def test_cheap_answers_make_threading_slower_and_leaders_are_named():

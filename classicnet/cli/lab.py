@@ -4,7 +4,6 @@ import argparse
 import os
 import sys
 
-from .. import servers
 from ..errors import UsageError
 from .arguments import comma_list, count, positive_seconds
 from .messages import PROG, fail
@@ -13,7 +12,7 @@ __all__ = ["run"]
 
 
 def lab_parser(lab):
-    models = [*servers.MODELS]
+    models = lab.LAB_MODELS
     parser = argparse.ArgumentParser(
         prog=f"{PROG} lab",
         description="Run the same workload under several concurrency models, "
@@ -27,9 +26,9 @@ def lab_parser(lab):
                         metavar="N,N,...", help="numbers of clients at once "
                         "(default: 1,10,100)")
     parser.add_argument("--models", type=comma_list(str, models),
-                        default=["plain", "threading", "forking", "pool"],
-                        metavar="M,M,...", help=f"models to compare, from: "
-                        f"{', '.join(models)} (default: plain,threading,forking,pool)")
+                        default=list(models), metavar="M,M,...",
+                        help=f"models to compare, from: {', '.join(models)} (default: "
+                             f"all; asyncio is an event loop, not socketserver)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
                         help="seconds of load per model and number of clients "
                              "(default: %(default)s)")
@@ -46,8 +45,8 @@ def lab_parser(lab):
     parser.add_argument("--processes", type=count, metavar="N",
                         help="load generator processes (default: one per core)")
     parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
-                        help="skip measuring the load generator against the "
-                             "asyncio reference")
+                        help="skip measuring the instrument: the load generator's "
+                             "own ceiling, against a server that does no work")
     parser.add_argument("--svg", metavar="FILE", help="write the charts and timelines")
     parser.add_argument("--json", metavar="FILE", help="write every measurement")
     parser.add_argument("--csv", metavar="FILE", help="write the table")

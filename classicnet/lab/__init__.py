@@ -11,8 +11,10 @@ For each model and each number of clients, the lab
 then it prints one table, the sentences that the numbers support, and a
 timeline of every connection (``report``, ``timeline``), and writes the
 files asked for (``--svg``, ``--json``, ``--csv``).  Before the models, for
-each number of clients, it measures its own ceiling against an asyncio
-echo server that is *not* socketserver (``reference``).
+each number of clients, it measures its own ceiling, as an instrument
+whose range is printed apart from the results, against an asyncio echo
+server that is *not* socketserver and does no work (``reference``); the
+same asyncio server doing the workload is a model beside the others.
 
 The lab is the one part of classicnet that prints: it is a teaching tool
 whose output is the lesson.
@@ -22,13 +24,16 @@ import functools
 import os
 import platform
 
-from .experiment import REFERENCE, LabError, Measurement, Settings, measure
-from .report import conclusions, format_table, write_csv, write_json
+from .conclusions import conclusions
+from .experiment import INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement, Settings, measure
+from .report import (format_table, instrument_lines, servers_only, write_csv,
+                     write_json)
 from .svg import write_svg
 from .timeline import LEGEND, draw_timeline, resolution_note
 from .workloads import WORKLOADS
 
-__all__ = ["LabError", "Measurement", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
+__all__ = ["INSTRUMENT", "LAB_MODELS", "LabError", "Measurement", "REFERENCE", "Settings",
+           "WORKLOADS", "run_lab", "timeline_clients"]
 
 
 def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
@@ -65,7 +70,7 @@ def measure_all(settings, out):
     out(machine_line())
     measurements = []
     for clients in settings.client_counts:
-        runs = ([REFERENCE] if settings.ceiling else []) + list(settings.models)
+        runs = ([INSTRUMENT] if settings.ceiling else []) + list(settings.models)
         for model in runs:
             out(f"  measuring {model} with {clients} client(s)...")
             measurements.append(measure(model, clients, settings))
@@ -74,6 +79,9 @@ def measure_all(settings, out):
 
 def print_report(measurements, sentences, out):
     """Step 2: the table, what its columns mean, and what the numbers show."""
+    out("")
+    for line in instrument_lines(measurements):
+        out(line)
     out("")
     for line in format_table(measurements):
         out(line)
@@ -97,7 +105,7 @@ def print_timelines(measurements, clients, out, width, rows):
     """Step 3: the timeline of every model (not the reference) for *clients*."""
     out("")
     out(f"Timeline ({LEGEND}):")
-    shown = [m for m in measurements if m.clients == clients]
+    shown = [m for m in servers_only(measurements) if m.clients == clients]
     for m in shown:
         out("")
         for line in draw_timeline(m, width, rows):

@@ -9,8 +9,10 @@ it; the lab counts them.  Its CPU time, children included, comes from
 ``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
 
 The asyncio reference (``classicnet.lab.reference``) is started the same
-way and driven with the same load, to measure the load generator's
-ceiling.
+way and driven with the same load twice: as a model beside the others
+(``asyncio``, doing the same work), and as the measuring *instrument*
+(an echo that does no work at all), to find the load generator's own
+ceiling: no server can be measured faster than that.
 """
 
 import math
@@ -20,17 +22,23 @@ import sys
 from dataclasses import dataclass, field
 
 from ..process import ServerProcess, ServerProcessError
+from ..servers import MODELS
 from .intervals import most_overlap, served_intervals
 from .load import run_load
 from .workloads import MESSAGE_SIZE
 
-__all__ = ["REFERENCE", "LabError", "Measurement", "Settings", "measure",
-           "server_command"]
+__all__ = ["INSTRUMENT", "LAB_MODELS", "REFERENCE", "LabError", "Measurement", "Settings",
+           "measure", "server_command"]
 
-# The asyncio reference server, by its name in --models and in the table.
+# The asyncio reference server doing the workload, by its name in --models
+# and in the table, and the same server doing no work: the instrument.
 # (reference.py is never imported here: it runs as a program of its own.)
 REFERENCE = "asyncio"
-REFERENCE_LABEL = "asyncio (not socketserver)"
+INSTRUMENT = "instrument"
+
+# Every model the lab compares, in the order of its tables: socketserver's
+# (a model added to servers.MODELS appears here by itself), then asyncio.
+LAB_MODELS = [*MODELS, REFERENCE]
 
 
 class LabError(RuntimeError):
@@ -52,6 +60,15 @@ class Settings:
     max_children: int = None
     processes: int = None               # load processes
     ceiling: bool = True
+
+    @property
+    def work(self):
+        """The workload's flag and value (``["--cost", "5.0"]``), or ``[]``."""
+        if self.workload.work is None:
+            return []
+        flag, default = self.workload.work
+        asked = {"--delay": self.delay, "--cost": self.cost}[flag]
+        return [flag, str(default if asked is None else asked)]
 
     @property
     def per_connection(self):
@@ -121,21 +138,18 @@ START_TIMEOUT = 10.0
 def server_command(model, settings):
     """The arguments of ``python -m classicnet`` that start *model* for
     *settings*' workload (for the reference: of its own program)."""
-    if model == REFERENCE:
+    if model == INSTRUMENT:
         return ["--port", "0"]
-    workload = settings.workload
-    command = [workload.handler, "--port", "0", "--grace", "1"]
+    if model == REFERENCE:
+        return ["--port", "0", *settings.work]
+    command = [settings.workload.handler, "--port", "0", "--grace", "1"]
     if model == "pool":
         command += ["--pool", str(settings.pool_size)]
     else:
         command.append(f"--{model}")
     if model == "forking" and settings.max_children:
         command += ["--max-children", str(settings.max_children)]
-    if workload.handler == "slow" and settings.delay is not None:
-        command += ["--delay", str(settings.delay)]
-    if workload.handler == "work" and settings.cost is not None:
-        command += ["--cost", str(settings.cost)]
-    return command
+    return command + settings.work
 
 
 def measure(model, clients, settings):
@@ -162,7 +176,7 @@ def measure(model, clients, settings):
 
 def start_server(model, settings):
     """Start the server for *model* and wait, bounded, until it listens."""
-    command = REFERENCE_COMMAND if model == REFERENCE else None
+    command = REFERENCE_COMMAND if model in (REFERENCE, INSTRUMENT) else None
     server = ServerProcess(server_command(model, settings), command=command)
     try:
         server.wait_ready(START_TIMEOUT)

@@ -8,11 +8,10 @@ timeline of every model for one number of clients.
 
 from xml.sax.saxutils import escape
 
-from .experiment import REFERENCE
-from .report import model_label
+from .report import ceilings, limited, model_label, servers_only
 from .timeline import timeline_fractions
 
-__all__ = ["write_svg"]
+__all__ = ["lab_svg", "model_color", "write_svg"]
 
 WIDTH = 900
 COLORS = {"plain": "#d62728", "threading": "#1f77b4", "forking": "#2ca02c",
@@ -44,8 +43,10 @@ def _rect(x, y, width, height, color, title=None, opacity=1.0):
             f'height="{height:.1f}" fill="{color}"{faded}>{tip}</rect>')
 
 
-def _bar_chart(shapes, top, title, measurements, value, unit):
-    """Horizontal bars, one per measurement; returns the y below the chart."""
+def _bar_chart(shapes, top, title, measurements, value, unit, rates=None):
+    """Horizontal bars, one per measurement, scaled to the largest; a bar
+    within 20% of the instrument's ceiling in *rates* is marked ``*``.
+    Returns the y below the chart."""
     shapes.append(_text(10, top, title, 15, weight="bold"))
     y = top + 12
     values = [value(m) or 0 for m in measurements]
@@ -56,8 +57,9 @@ def _bar_chart(shapes, top, title, measurements, value, unit):
         length = (WIDTH - 420) * amount / largest
         shapes.append(_rect(300, y, length, BAR_HEIGHT,
                             model_color(m.model), f"{amount:,.2f} {unit}"))
+        mark = " *" if rates and limited(m, rates) else ""
         shapes.append(_text(305 + length, y + BAR_HEIGHT - 3,
-                            f"{amount:,.1f} {unit}", 11))
+                            f"{amount:,.1f} {unit}{mark}", 11))
         y += BAR_HEIGHT + 4
     return y + 20
 
@@ -97,23 +99,38 @@ def _timeline(shapes, top, measurement):
     return y + 24
 
 
-def write_svg(path, measurements, timeline_clients, workload_name):
-    """Write the charts and the timelines for *timeline_clients* to *path*."""
+def lab_svg(measurements, timeline_clients, workload_name):
+    """The charts and the timelines for *timeline_clients*, as SVG text.
+
+    The instrument's ceiling is named under the title but never drawn as a
+    bar: it would set the scale, and the servers' bars are the lesson.
+    """
+    servers = servers_only(measurements)
+    rates = ceilings(measurements)
     shapes = [_text(10, 24, f"classicnet lab: workload {workload_name}", 18,
                     weight="bold")]
-    y = _bar_chart(shapes, 56, "requests per second (more is better)",
-                   measurements, lambda m: m.rate, "req/s")
+    if rates:
+        figures = ", ".join(f"{rate:,.0f} req/s with {clients} client(s)"
+                            for clients, rate in rates.items())
+        shapes.append(_text(10, 42, f"instrument's ceiling (not drawn): {figures}; "
+                                    f"* within 20% of it", 11))
+    y = _bar_chart(shapes, 66, "requests per second (more is better)",
+                   servers, lambda m: m.rate, "req/s", rates)
     y = _bar_chart(shapes, y, "p50 latency (less is better)",
-                   measurements, lambda m: m.latency_ms(0.50), "ms")
+                   servers, lambda m: m.latency_ms(0.50), "ms")
     y = _bar_chart(shapes, y, "p99 latency (less is better)",
-                   measurements, lambda m: m.latency_ms(0.99), "ms")
-    for m in measurements:
-        if m.clients == timeline_clients and m.model != REFERENCE:
+                   servers, lambda m: m.latency_ms(0.99), "ms")
+    for m in servers:
+        if m.clients == timeline_clients:
             y = _timeline(shapes, y, m)
-    document = [
+    return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y:.0f}" '
         f'viewBox="0 0 {WIDTH} {y:.0f}" font-family="sans-serif">',
         f'<rect width="{WIDTH}" height="{y:.0f}" fill="white"/>',
-        *shapes, "</svg>"]
+        *shapes, "</svg>"])
+
+
+def write_svg(path, measurements, timeline_clients, workload_name):
+    """Write ``lab_svg()`` to *path*."""
     with open(path, "w", encoding="utf-8") as file:
-        file.write("\n".join(document) + "\n")
+        file.write(lab_svg(measurements, timeline_clients, workload_name) + "\n")

@@ -5,12 +5,15 @@ checked for their shape and their consistency, never for their size.
 """
 
 import csv
+import os
+import socket
 import json
 import xml.etree.ElementTree as ElementTree
 
 import pytest
 
 from classicnet import cli
+from classicnet.testing import running_server
 from classicnet.lab import WORKLOADS, Settings, run_lab, timeline_clients
 from classicnet.lab.experiment import (INSTRUMENT, REFERENCE, REFERENCE_COMMAND,
                                        LabError, server_command, start_server)
@@ -229,3 +232,42 @@ def test_the_reference_does_the_same_work_as_the_models():
     for m in measurements:
         assert 0 < m.requests <= most, m.model
         assert m.latency_ms(0.0) >= cost, m.model
+
+
+needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"),
+                                reason="memory is read from Linux's /proc")
+
+
+@needs_proc
+def test_idle_connections_are_held_and_the_memory_is_measured(tmp_path):
+    lines = []
+    measurements = run_lab(
+        Settings(workload=WORKLOADS["idle"], models=["plain", "threading"],
+                 client_counts=[3], duration=0.3),
+        svg=str(tmp_path / "idle.svg"), out=lines.append)
+    plain, threading = measurements          # no instrument: memory, not speed
+    assert (plain.requests, threading.requests) == (1, 3)
+    held = threading.memory[1]
+    assert held.threads >= 1 + 3 and held.processes == 1
+    assert held.rss_kib > 0 and held.pss_kib > 0
+    assert threading.memory[0].threads < held.threads
+    header = next(line for line in lines if line.startswith("model"))
+    assert header.split()[2:5] == ["served", "rss", "MiB"]
+    assert "plain answered 1 of 3 connections: the others waited, unanswered, " \
+           "for a turn." in "\n".join(lines)
+    texts = [text.text for text in ElementTree.parse(tmp_path / "idle.svg").getroot()
+             .iter("{http://www.w3.org/2000/svg}text")]
+    assert "memory per connection, PSS (less is better)" in texts
+
+
+@needs_proc
+def test_a_forked_child_is_counted_in_the_servers_memory():
+    from classicnet.lab.memory import process_tree, sample
+    with running_server("echo", model="forking") as address, \
+            socket.create_connection(address, timeout=5) as client:
+        client.sendall(b"x")
+        assert client.recv(1) == b"x"
+        mine = sample(os.getpid())
+    assert os.getpid() in process_tree(os.getpid())
+    assert mine.processes >= 2 and mine.threads >= 3     # the child, the server thread
+    assert sample(2 ** 22 + 1) is None                   # no such process

@@ -11,6 +11,7 @@ from classicnet.lab.conclusions import conclusions
 from classicnet.lab.experiment import INSTRUMENT, REFERENCE, Measurement
 from classicnet.lab.intervals import served_intervals
 from classicnet.lab.load import run_load
+from classicnet.lab.memory import Memory
 from classicnet.lab.report import format_table, instrument_lines
 from classicnet.lab.timeline import (draw_timeline, resolution_note, shade,
                                      timeline_fractions, timeline_rows)
@@ -312,3 +313,37 @@ def test_short_connections_get_a_sentence_on_what_the_picture_cannot_show():
                            "shorter than one cell of the timeline (17 ms)")
     assert resolution_note([made_up(connections=SEQUENTIAL)], width=60) is None
     assert resolution_note([made_up(connections=[(0, 0.0, None, 0.5)])]) is None
+
+
+def idle(model, served, before, during, clients=4):
+    m = made_up(model, clients, served)
+    m.memory = (before and Memory(*before), during and Memory(*during))
+    return m
+
+
+def test_memory_per_connection_and_what_it_says():
+    said = conclusions([
+        idle("threading", 4, (1000, 800, 2, 1), (1200, 1000, 6, 1)),
+        idle("forking", 4, (1000, 800, 1, 1), (41000, 5000, 5, 5)),
+        idle("plain", 1, (1000, 800, 1, 1), (1010, 810, 1, 1)),
+    ], settings())
+    assert said[:2] == [
+        "threading held 4 connection(s) with 6 thread(s) in 1 process(es): 50 KiB "
+        "more per connection (PSS).",
+        "forking held 4 connection(s) with 5 thread(s) in 5 process(es): 1,050 KiB "
+        "more per connection (PSS)."]
+    assert said[2].startswith("forking's RSS grew 10,000 KiB per connection, its PSS "
+                              "1,050: a forked child shares")
+    assert "plain answered 1 of 4 connections: the others waited, unanswered, for a " \
+           "turn." in said
+    assert said[-1] == "a process per connection cost 21x the memory of a thread per " \
+                       "connection (PSS)."
+    rows = format_table([idle("asyncio", 4, (1000, None, 1, 1), (1100, None, 1, 1))])
+    assert rows[2].split()[-6:] == ["1.1", "25.0", "-", "-", "1", "1"]
+
+
+def test_memory_that_cannot_be_measured_is_said_not_guessed():
+    said = conclusions([idle("threading", 0, None, None)], settings())
+    assert said == ["threading answered 0 of 4 connections: the others waited, "
+                    "unanswered, for a turn.",
+                    "memory could not be measured here: it is read from Linux's /proc."]

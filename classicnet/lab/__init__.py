@@ -26,7 +26,7 @@ import platform
 
 from .conclusions import conclusions
 from .experiment import INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement, Settings, measure
-from .report import (format_table, instrument_lines, servers_only, write_csv,
+from .report import (format_table, instrument_lines, servers_only, table, write_csv,
                      write_json)
 from .svg import write_svg
 from .timeline import LEGEND, draw_timeline, resolution_note
@@ -70,7 +70,8 @@ def measure_all(settings, out):
     out(machine_line())
     measurements = []
     for clients in settings.client_counts:
-        runs = ([INSTRUMENT] if settings.ceiling else []) + list(settings.models)
+        instrument = settings.ceiling and not workload.memory
+        runs = ([INSTRUMENT] if instrument else []) + list(settings.models)
         for model in runs:
             out(f"  measuring {model} with {clients} client(s)...")
             measurements.append(measure(model, clients, settings))
@@ -80,15 +81,15 @@ def measure_all(settings, out):
 def print_report(measurements, sentences, out):
     """Step 2: the table, what its columns mean, and what the numbers show."""
     out("")
-    for line in instrument_lines(measurements):
-        out(line)
-    out("")
+    if instrument_lines(measurements):
+        for line in instrument_lines(measurements):
+            out(line)
+        out("")
     for line in format_table(measurements):
         out(line)
     out("")
-    out("at once: most connections served at the same moment (seen by the clients);")
-    out("threads, procs: how many distinct threads and processes served them;")
-    out("cpu: the server's CPU seconds per second (1.00 = one core busy).")
+    for line in table(measurements)[2]:
+        out(line)
     loads = [m.load_average for m in measurements if m.load_average is not None]
     if loads:
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "

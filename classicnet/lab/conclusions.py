@@ -11,13 +11,15 @@ import os
 import socketserver
 
 from .experiment import INSTRUMENT, REFERENCE
-from .report import CEILING_MARGIN, model_label
+from .report import CEILING_MARGIN, is_idle, model_label, servers_only
 
 __all__ = ["conclusions"]
 
 
 def conclusions(measurements, settings):
     """Sentences that say what this run's numbers show."""
+    if is_idle(measurements):
+        return _memory(servers_only(measurements))
     by_count = {}
     for m in measurements:
         by_count.setdefault(m.clients, {})[m.model] = m
@@ -177,6 +179,38 @@ def _event_loop(reference, plain):
                 f"'await asyncio.sleep()' hands the loop to another connection, so "
                 f"waits overlap without a thread per client."]
     return []
+
+
+def _memory(measurements):
+    """What holding idle connections cost each model."""
+    said, pss = [], {}
+    for m in measurements:
+        during = m.memory[1]
+        if m.requests < m.clients:
+            said.append(f"{model_label(m)} answered {m.requests} of {m.clients} "
+                        f"connections: the others waited, unanswered, for a turn.")
+        if during is None:
+            continue
+        figure = "pss_kib" if during.pss_kib is not None else "rss_kib"
+        each = m.per_connection_kib(figure)
+        if each is None:
+            continue
+        pss[m.model] = m.per_connection_kib("pss_kib")
+        said.append(f"{model_label(m)} held {m.requests} connection(s) with "
+                    f"{during.threads} thread(s) in {during.processes} process(es): "
+                    f"{each:,.0f} KiB more per connection ({figure[:3].upper()}).")
+        rss = m.per_connection_kib("rss_kib")
+        if figure == "pss_kib" and during.processes > 1 and rss > 2 * max(each, 1):
+            said.append(f"{model_label(m)}'s RSS grew {rss:,.0f} KiB per connection, "
+                        f"its PSS {each:,.0f}: a forked child shares its parent's "
+                        f"pages until it writes to them, and RSS counts a shared page "
+                        f"once in every process; PSS divides it among them.")
+    if pss.get("forking") and pss.get("threading") and pss["threading"] > 0:
+        said.append(f"a process per connection cost {pss['forking'] / pss['threading']:,.0f}x "
+                    f"the memory of a thread per connection (PSS).")
+    if not any(m.memory[1] for m in measurements):
+        said.append("memory could not be measured here: it is read from Linux's /proc.")
+    return said
 
 
 def _near_ceiling(clients, models, ceiling):

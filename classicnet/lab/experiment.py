@@ -19,11 +19,14 @@ import math
 import os
 import resource
 import sys
+import time
 from dataclasses import dataclass, field
 
 from ..process import ServerProcess, ServerProcessError
 from ..servers import MODELS
 from .intervals import most_overlap, served_intervals
+from . import memory
+from .idle import hold_idle
 from .load import run_load
 from .workloads import MESSAGE_SIZE
 
@@ -92,6 +95,7 @@ class Measurement:
     servers: set = field(default_factory=set)   # (process id, thread name)
     cpu_seconds: float = None           # the server's, children included
     load_average: float = None          # the machine's, over the last minute
+    memory: tuple = None                # idle: (before, during) memory.Memory
 
     @property
     def rate(self):
@@ -128,6 +132,15 @@ class Measurement:
     def error_count(self):
         return sum(self.errors.values())
 
+    def per_connection_kib(self, figure):
+        """idle: the growth of *figure* (``"rss_kib"`` or ``"pss_kib"``) per
+        connection served, or None where it could not be measured."""
+        before, during = self.memory or (None, None)
+        if before is None or during is None or not self.requests:
+            return None
+        grown = (getattr(during, figure), getattr(before, figure))
+        return None if None in grown else (grown[0] - grown[1]) / self.requests
+
 
 REFERENCE_COMMAND = [sys.executable, "-m", "classicnet.lab.reference"]
 
@@ -154,6 +167,8 @@ def server_command(model, settings):
 
 def measure(model, clients, settings):
     """Run *model* under *clients* clients for *settings.duration* seconds."""
+    if settings.workload.memory:
+        return measure_idle(model, clients, settings)
     server = start_server(model, settings)
     try:
         cpu_before = cpu_seconds(server.process.pid)
@@ -171,6 +186,26 @@ def measure(model, clients, settings):
         errors=result.errors, unfinished=result.unfinished,
         servers=server.served_by,
         cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+
+
+def measure_idle(model, clients, settings):
+    """Hold *clients* idle connections to *model* and sample its memory before
+    and while it holds them (``idle``, ``memory``)."""
+    with start_server(model, settings) as server:
+        pid = server.process.pid
+        before = memory.sample(pid)
+        start = time.monotonic()
+        connections, during = hold_idle(
+            server.address, clients, b"x" * MESSAGE_SIZE, settings.duration,
+            lambda: memory.sample(pid))
+    served = [(first - opened) for _, opened, first, _ in connections
+              if first is not None]
+    return Measurement(
+        model=model, clients=clients, duration=settings.duration,
+        requests=len(served), latencies=sorted(served), connections=connections,
+        start=start, unfinished=clients - len(served), servers=server.served_by,
+        memory=(before, during),
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 

@@ -13,9 +13,9 @@ import json
 
 from .experiment import INSTRUMENT, REFERENCE
 
-__all__ = ["COLUMNS", "CEILING_MARGIN", "ceilings", "format_table", "instrument_lines",
-           "limited", "model_label", "servers_only", "table_rows", "write_csv",
-           "write_json"]
+__all__ = ["COLUMNS", "CEILING_MARGIN", "IDLE_COLUMNS", "ceilings", "format_table",
+           "idle_rows", "instrument_lines", "is_idle", "limited", "model_label",
+           "servers_only", "table", "table_rows", "write_csv", "write_json"]
 
 # At or above this fraction of the instrument's ceiling, a figure measures
 # the load generator as much as the server.
@@ -24,6 +24,19 @@ LIMITED = "*"
 
 COLUMNS = ["model", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms",
            "at once", "threads", "procs", "cpu", "errors"]
+NOTES = ["at once: most connections served at the same moment (seen by the clients);",
+         "threads, procs: how many distinct threads and processes served them;",
+         "cpu: the server's CPU seconds per second (1.00 = one core busy)."]
+
+# The idle workload's table: memory, not speed.
+IDLE_COLUMNS = ["model", "clients", "served", "rss MiB", "rss/conn KiB", "pss MiB",
+                "pss/conn KiB", "threads", "procs"]
+IDLE_NOTES = [
+    "served: connections answered (the others waited in the listen backlog);",
+    "rss: all the memory the server's processes hold, shared pages once per process;",
+    "pss: the same with each shared page divided among its processes (Linux only);",
+    "/conn: growth over the server before any client, per connection served;",
+    "threads, procs: the server's threads and processes while it held them."]
 
 
 def _number(value, digits=1):
@@ -82,10 +95,39 @@ def table_rows(measurements):
             for m in servers_only(measurements)]
 
 
+def is_idle(measurements):
+    """True for the measurements of the idle workload (memory, not speed)."""
+    return any(m.memory is not None for m in measurements)
+
+
+def idle_rows(measurements):
+    """The idle table as lists of strings, one per server's measurement."""
+    rows = []
+    for m in servers_only(measurements):
+        during = m.memory[1]
+        mib = (lambda kib: None if kib is None else kib / 1024)
+        rows.append([
+            model_label(m), str(m.clients), str(m.requests),
+            _number(mib(during and during.rss_kib)),
+            _number(m.per_connection_kib("rss_kib")),
+            _number(mib(during and during.pss_kib)),
+            _number(m.per_connection_kib("pss_kib")),
+            _number(during and during.threads), _number(during and during.processes)])
+    return rows
+
+
+def table(measurements):
+    """``(columns, rows, notes)``: the table that fits the workload."""
+    if is_idle(measurements):
+        return IDLE_COLUMNS, idle_rows(measurements), IDLE_NOTES
+    return COLUMNS, table_rows(measurements), NOTES
+
+
 def format_table(measurements):
     """The table as lines of aligned text."""
-    rows = [COLUMNS] + table_rows(measurements)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    columns, body, _ = table(measurements)
+    rows = [columns] + body
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = []
     for number, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width
@@ -108,7 +150,18 @@ def summary(measurement):
         "server_cpu_s": m.cpu_seconds, "load_average": m.load_average,
         "errors": m.error_count,
         "unfinished": m.unfinished,
+        **(_memory_summary(m) if m.memory else {}),
     }
+
+
+def _memory_summary(m):
+    before, during = m.memory
+    return {"rss_kib": during and during.rss_kib, "pss_kib": during and during.pss_kib,
+            "rss_per_connection_kib": m.per_connection_kib("rss_kib"),
+            "pss_per_connection_kib": m.per_connection_kib("pss_kib"),
+            "threads_held": during and during.threads,
+            "processes_held": during and during.processes,
+            "rss_kib_before": before and before.rss_kib}
 
 
 def write_json(path, measurements, settings, sentences):

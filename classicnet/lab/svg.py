@@ -8,7 +8,7 @@ timeline of every model for one number of clients.
 
 from xml.sax.saxutils import escape
 
-from .report import ceilings, limited, model_label, servers_only
+from .report import ceilings, is_idle, limited, model_label, servers_only
 from .timeline import timeline_fractions
 
 __all__ = ["lab_svg", "model_color", "write_svg"]
@@ -49,7 +49,7 @@ def _bar_chart(shapes, top, title, measurements, value, unit, rates=None):
     Returns the y below the chart."""
     shapes.append(_text(10, top, title, 15, weight="bold"))
     y = top + 12
-    values = [value(m) or 0 for m in measurements]
+    values = [max(0, value(m) or 0) for m in measurements]
     largest = max(values + [1e-9])
     for m, amount in zip(measurements, values):
         label = f"{model_label(m)}, {m.clients} client(s)"
@@ -114,12 +114,21 @@ def lab_svg(measurements, timeline_clients, workload_name):
                             for clients, rate in rates.items())
         shapes.append(_text(10, 42, f"instrument's ceiling (not drawn): {figures}; "
                                     f"* within 20% of it", 11))
-    y = _bar_chart(shapes, 66, "requests per second (more is better)",
-                   servers, lambda m: m.rate, "req/s", rates)
-    y = _bar_chart(shapes, y, "p50 latency (less is better)",
-                   servers, lambda m: m.latency_ms(0.50), "ms")
-    y = _bar_chart(shapes, y, "p99 latency (less is better)",
-                   servers, lambda m: m.latency_ms(0.99), "ms")
+    y = 66
+    if is_idle(servers):
+        charts = [("memory per connection, PSS (less is better)",
+                   lambda m: m.per_connection_kib("pss_kib"), "KiB"),
+                  ("memory per connection, RSS (shared pages counted in each process)",
+                   lambda m: m.per_connection_kib("rss_kib"), "KiB"),
+                  ("threads while holding the connections",
+                   lambda m: m.memory[1] and m.memory[1].threads, "threads")]
+    else:
+        y = _bar_chart(shapes, y, "requests per second (more is better)",
+                       servers, lambda m: m.rate, "req/s", rates)
+        charts = [("p50 latency (less is better)", lambda m: m.latency_ms(0.50), "ms"),
+                  ("p99 latency (less is better)", lambda m: m.latency_ms(0.99), "ms")]
+    for title, value, unit in charts:
+        y = _bar_chart(shapes, y, title, servers, value, unit)
     for m in servers:
         if m.clients == timeline_clients:
             y = _timeline(shapes, y, m)

@@ -11,6 +11,7 @@ clients connect::
     slow       slow      10                        waiting (I/O) overlaps
     work       work      10                        computing (the GIL) does not
     churn      echo      1                         the cost of a new connection
+    idle       echo      1, then held open         memory per connection
 
 A workload with *work* names the handler's own option that sets how much
 (``--delay`` or ``--cost``) and its default, so that the asyncio reference
@@ -34,6 +35,7 @@ class Workload:
     requests_per_connection: int
     description: str
     work: tuple = None          # (the handler's flag, its default), or None
+    memory: bool = False        # measures memory held, not speed (idle)
 
 
 WORKLOADS = {
@@ -47,4 +49,7 @@ WORKLOADS = {
                      ("--cost", 5.0)),
     "churn": Workload("churn", "echo", 1,
                       "a new connection for every request"),
+    "idle": Workload("idle", "echo", 1,
+                     "connections answered once, then held open and silent: "
+                     "memory per connection", memory=True),
 }

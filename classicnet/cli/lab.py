@@ -1,14 +1,31 @@
-"""``classicnet lab``: compare the concurrency models under load."""
+"""``classicnet lab``: compare the concurrency models under load.
+
+Its steps, each a function: parse the options (``lab_parser``), make one
+``Settings`` per workload (``lab_settings``), watch the runs (the progress
+line, the lesson page and, with ``--serve``, the server that shows it),
+run the lab for each workload (``run_workloads``), and with ``--serve`` keep
+the page on until Ctrl-C (``serve_until_stopped``).
+"""
 
 import argparse
 import os
+import shutil
+import signal
 import sys
+import tempfile
+import threading
 
+from .. import launcher
 from ..errors import UsageError
-from .arguments import comma_list, count, positive_seconds
-from .messages import PROG, fail
+from ..launcher import DEFAULT_HOST
+from .arguments import comma_list, count, port_number, positive_seconds
+from .messages import PROG, explain_os_error, fail
 
 __all__ = ["run"]
+
+# Seconds a run takes besides its --duration (starting and stopping a
+# server, the drain): the progress line's first guess.
+RUN_OVERHEAD = 1.5
 
 
 def lab_parser(lab):
@@ -20,8 +37,10 @@ def lab_parser(lab):
         epilog="workloads:\n" + "\n".join(
             f"  {w.name:<6} {w.description}" for w in lab.WORKLOADS.values()),
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workload", choices=lab.WORKLOADS, default="echo",
-                        help="what every request costs the server (default: echo)")
+    parser.add_argument("--workload", type=comma_list(str, lab.WORKLOADS),
+                        default=["echo"], metavar="W,W,...",
+                        help="what every request costs the server, one or several "
+                             "(default: echo)")
     parser.add_argument("--clients", type=comma_list(count), default=[1, 10, 100],
                         metavar="N,N,...", help="numbers of clients at once "
                         "(default: 1,10,100)")
@@ -30,7 +49,8 @@ def lab_parser(lab):
                         help=f"models to compare, from: {', '.join(models)} (default: "
                              f"all; asyncio is an event loop, not socketserver)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
-                        help="seconds of load per model and number of clients "
+                        help="seconds of load per model and number of clients; "
+                             "idle: seconds the connections are held "
                              "(default: %(default)s)")
     parser.add_argument("--delay", type=float, metavar="MS",
                         help="slow: milliseconds each answer waits (default: 10)")
@@ -47,29 +67,116 @@ def lab_parser(lab):
     parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
                         help="skip measuring the instrument: the load generator's "
                              "own ceiling, against a server that does no work")
-    parser.add_argument("--svg", metavar="FILE", help="write the charts and timelines")
-    parser.add_argument("--json", metavar="FILE", help="write every measurement")
-    parser.add_argument("--csv", metavar="FILE", help="write the table")
+    files = parser.add_argument_group(
+        "files", "with several workloads, each file name gets the workload's "
+                 "before its extension (lab.svg: lab-slow.svg, lab-work.svg)")
+    files.add_argument("--svg", metavar="FILE", help="write the charts and timelines")
+    files.add_argument("--json", metavar="FILE", help="write every measurement")
+    files.add_argument("--csv", metavar="FILE", help="write the table")
+    page = parser.add_argument_group("the lesson page")
+    page.add_argument("--html", metavar="FILE",
+                      help="write the whole lesson as one self-contained HTML page")
+    page.add_argument("--lang", choices=["en", "zh"], default="en",
+                      help="the page's language: en or zh (Chinese) (default: en)")
+    page.add_argument("--serve", action="store_true",
+                      help="serve the page over HTTP while the runs go on, and "
+                           "after them until Ctrl-C")
+    page.add_argument("--host", default=DEFAULT_HOST,
+                      help="--serve: the address to serve on (default: %(default)s)")
+    page.add_argument("--port", type=port_number, default=8000,
+                      help="--serve: the port, 0 for any free one (default: %(default)s)")
     return parser
 
 
-def run(argv):
-    """Compare the concurrency models under load: a table, sentences, a timeline."""
-    from .. import lab
-    args = lab_parser(lab).parse_args(argv)
+def lab_settings(lab, args):
+    """One ``Settings`` per workload asked for."""
     if "forking" in args.models and not hasattr(os, "fork"):
         raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
                          "does not have; leave it out of --models")
-    settings = lab.Settings(
-        workload=lab.WORKLOADS[args.workload], models=args.models,
-        client_counts=args.clients, duration=args.duration, delay=args.delay,
-        cost=args.cost, requests_per_connection=args.requests,
-        pool_size=args.pool, max_children=args.max_children,
-        processes=args.processes, ceiling=args.ceiling)
+    return [lab.Settings(
+        workload=lab.WORKLOADS[name], models=args.models, client_counts=args.clients,
+        duration=args.duration, delay=args.delay, cost=args.cost,
+        requests_per_connection=args.requests, pool_size=args.pool,
+        max_children=args.max_children, processes=args.processes,
+        ceiling=args.ceiling) for name in dict.fromkeys(args.workload)]
+
+
+def file_for(path, workload, several):
+    """*path* itself, or with several workloads ``lab.svg`` -> ``lab-slow.svg``."""
+    if not path or not several:
+        return path
+    stem, extension = os.path.splitext(path)
+    return f"{stem}-{workload}{extension}"
+
+
+def run_workloads(lab, args, all_settings, observers):
+    """Run the lab for each workload in turn, its files named for it."""
+    several = len(all_settings) > 1
+    for number, settings in enumerate(all_settings):
+        if number:
+            print(flush=True)
+        name = settings.workload.name
+        lab.run_lab(settings, svg=file_for(args.svg, name, several),
+                    json_path=file_for(args.json, name, several),
+                    csv_path=file_for(args.csv, name, several), observers=observers)
+
+
+def serve_until_stopped(server, thread):
+    """Keep serving the finished page until Ctrl-C or SIGTERM, then stop."""
+    stopped = threading.Event()
+    previous = {signum: signal.signal(signum, lambda *_: stopped.set())
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    print(f"the page stays on http://{server.endpoint}/ until Ctrl-C", flush=True)
     try:
-        lab.run_lab(settings, svg=args.svg, json_path=args.json, csv_path=args.csv)
+        while not stopped.wait(0.5):
+            pass
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        launcher.stop(server, thread)
+
+
+def run(argv):
+    """Compare the concurrency models under load: a table, sentences, pictures."""
+    from .. import lab
+    from ..lab.serving import serve_folder
+    from ..lab.watching import LivePage, ProgressLine
+    args = lab_parser(lab).parse_args(argv)
+    all_settings = lab_settings(lab, args)
+    observers, folder, served = [], None, None
+    progress = ProgressLine.on(sys.stderr, sum(map(lab.runs_of, all_settings)),
+                               args.duration + RUN_OVERHEAD)
+    try:
+        pages = [args.html] if args.html else []
+        if args.serve:
+            folder = tempfile.mkdtemp(prefix="classicnet-lab-")
+            pages.append(os.path.join(folder, "index.html"))
+        if pages:
+            observers.append(LivePage(pages, all_settings, args.lang,
+                                      lab.machine_line(), lab.timeline_clients))
+        if args.serve:
+            try:
+                served = serve_folder(folder, args.host, args.port)
+            except OSError as error:
+                return fail(explain_os_error(error, f"{args.host}:{args.port}"), 1)
+            print(f"serving the lesson page on http://{served[0].endpoint}/", flush=True)
+        if progress:
+            observers.append(progress)
+        run_workloads(lab, args, all_settings, observers)
+        if pages:
+            observers[0].finish()
+            if args.html:
+                print(f"wrote {args.html}", flush=True)
+        if served:
+            serve_until_stopped(*served)
+            served = None
     except lab.LabError as error:
         return fail(error, 1)
     except OSError as error:
         return fail(f"cannot write {error.filename}: {error.strerror}", 1)
+    finally:
+        if served:
+            launcher.stop(*served)
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     return 0

@@ -33,18 +33,20 @@ from .timeline import LEGEND, draw_timeline, resolution_note
 from .workloads import WORKLOADS
 
 __all__ = ["INSTRUMENT", "LAB_MODELS", "LabError", "Measurement", "REFERENCE", "Settings",
-           "WORKLOADS", "run_lab", "timeline_clients"]
+           "WORKLOADS", "machine_line", "run_lab", "runs_of", "timeline_clients"]
 
 
 def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
-            timeline_width=60, timeline_rows=20):
+            timeline_width=60, timeline_rows=20, observers=()):
     """Run every experiment *settings* asks for, print the report, write files.
 
-    *out* prints one line (``print`` by default).  Returns the list of
-    ``Measurement`` objects.
+    *out* prints one line (``print`` by default).  Each of *observers* is
+    told as each run starts and ends: ``measuring(settings, model, clients)``
+    and ``measured(settings, measurements so far)`` (the lesson page, the
+    progress line).  Returns the list of ``Measurement`` objects.
     """
     out = out or functools.partial(print, flush=True)
-    measurements = measure_all(settings, out)
+    measurements = measure_all(settings, out, observers)
     sentences = conclusions(measurements, settings)
     chosen = timeline_clients(settings.client_counts)
     print_report(measurements, sentences, out)
@@ -61,8 +63,8 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     return measurements
 
 
-def measure_all(settings, out):
-    """Step 1: the ceiling, then every model, for each number of clients."""
+def measure_all(settings, out, observers=()):
+    """Step 1: the instrument, then every model, for each number of clients."""
     workload = settings.workload
     out(f"classicnet lab: workload {workload.name} ({workload.description}); "
         f"{settings.per_connection} request(s) per connection; "
@@ -73,9 +75,19 @@ def measure_all(settings, out):
         instrument = settings.ceiling and not workload.memory
         runs = ([INSTRUMENT] if instrument else []) + list(settings.models)
         for model in runs:
-            out(f"  measuring {model} with {clients} client(s)...")
+            for observer in observers:
+                observer.measuring(settings, model, clients)
             measurements.append(measure(model, clients, settings))
+            for observer in observers:
+                observer.measured(settings, measurements)
     return measurements
+
+
+def runs_of(settings):
+    """How many servers *settings* starts: its models and its instrument, for
+    each number of clients (what the progress line counts down)."""
+    instrument = settings.ceiling and not settings.workload.memory
+    return len(settings.client_counts) * (len(settings.models) + instrument)
 
 
 def print_report(measurements, sentences, out):

@@ -133,7 +133,9 @@ def test_the_command_line_runs_the_lab(capsys, tmp_path):
     (["--clients", "0"], "must be a whole number of at least 1"),
     (["--clients", "x"], "not 'x'"),
     (["--duration", "0"], "must be more than 0 seconds"),
-    (["--workload", "nap"], "invalid choice: 'nap'"),
+    (["--workload", "nap"], "'nap' is not one of: echo, slow, work, churn, idle"),
+    (["--lang", "fr"], "invalid choice: 'fr'"),
+    (["--port", "70000"], "--port"),
 ])
 def test_bad_lab_arguments_exit_2(capsys, args, message):
     with pytest.raises(SystemExit) as exit:

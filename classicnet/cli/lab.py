@@ -85,6 +85,9 @@ def lab_parser(lab):
                       help="--serve: the address to serve on (default: %(default)s)")
     page.add_argument("--port", type=port_number, default=8000,
                       help="--serve: the port, 0 for any free one (default: %(default)s)")
+    page.add_argument("--events-fd", type=int, metavar="N",
+                      help="--serve: write the page server's events as JSON lines to "
+                           "file descriptor N (for a program that starts the lab)")
     return parser
 
 
@@ -121,6 +124,26 @@ def run_workloads(lab, args, all_settings, observers):
                     csv_path=file_for(args.csv, name, several), observers=observers)
 
 
+def start_page_server(folder, args):
+    """Serve *folder* as ``--host`` and ``--port`` say; None, said, if it cannot."""
+    from ..events import JsonLines
+    from ..lab.serving import serve_folder
+    listeners = []
+    if args.events_fd is not None:
+        try:
+            os.fstat(args.events_fd)
+        except OSError:
+            raise UsageError(f"--events-fd {args.events_fd} is not an open file "
+                             "descriptor (the program that starts the lab passes it)"
+                             ) from None
+        listeners.append(JsonLines(args.events_fd))
+    try:
+        return serve_folder(folder, args.host, args.port, listeners)
+    except OSError as error:
+        fail(explain_os_error(error, f"{args.host}:{args.port}"), 1)
+        return None
+
+
 def serve_until_stopped(server, thread):
     """Keep serving the finished page until Ctrl-C or SIGTERM, then stop."""
     stopped = threading.Event()
@@ -139,7 +162,6 @@ def serve_until_stopped(server, thread):
 def run(argv):
     """Compare the concurrency models under load: a table, sentences, pictures."""
     from .. import lab
-    from ..lab.serving import serve_folder
     from ..lab.watching import LivePage, ProgressLine
     args = lab_parser(lab).parse_args(argv)
     all_settings = lab_settings(lab, args)
@@ -155,11 +177,11 @@ def run(argv):
             observers.append(LivePage(pages, all_settings, args.lang,
                                       lab.machine_line(), lab.timeline_clients))
         if args.serve:
-            try:
-                served = serve_folder(folder, args.host, args.port)
-            except OSError as error:
-                return fail(explain_os_error(error, f"{args.host}:{args.port}"), 1)
-            print(f"serving the lesson page on http://{served[0].endpoint}/", flush=True)
+            served = start_page_server(folder, args)
+            if served is None:
+                return 1
+            print(f"{PROG} lab: the lesson page is at http://{served[0].endpoint}/, "
+                  f"serving on {served[0].endpoint}", flush=True)
         if progress:
             observers.append(progress)
         run_workloads(lab, args, all_settings, observers)

@@ -42,12 +42,15 @@ class PageHandler(http.server.SimpleHTTPRequestHandler):
         log.debug("%s %s", self.address_string(), format % args)
 
 
-def serve_folder(folder, host="127.0.0.1", port=0):
+def serve_folder(folder, host="127.0.0.1", port=0, listeners=()):
     """Start serving *folder* in a thread; returns ``(server, thread)``.
 
+    Each of *listeners* hears the server's events (``classicnet.events``).
     Stop it with ``launcher.stop(server, thread)``.  Raises OSError when the
     address cannot be bound.
     """
     server = launcher.build_server(PageHandler, model="threading", host=host,
                                    port=port, root=folder)
+    for listener in listeners:
+        server.events.subscribe(listener)
     return server, launcher.start(server)

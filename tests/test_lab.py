@@ -273,3 +273,37 @@ def test_a_forked_child_is_counted_in_the_servers_memory():
     assert os.getpid() in process_tree(os.getpid())
     assert mine.processes >= 2 and mine.threads >= 3     # the child, the server thread
     assert sample(2 ** 22 + 1) is None                   # no such process
+
+
+def test_several_workloads_each_with_its_files_and_one_page(capsys, tmp_path):
+    status = cli.main(["lab", "--workload", "churn,echo", "--clients", "2",
+                       "--models", "plain", "--duration", "0.1", "--processes", "1",
+                       "--no-ceiling", "--csv", str(tmp_path / "lab.csv"),
+                       "--html", str(tmp_path / "lesson.html")])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert out.count("classicnet lab: workload ") == 2
+    assert sorted(os.listdir(tmp_path)) == ["lab-churn.csv", "lab-echo.csv",
+                                            "lesson.html"]
+    page = (tmp_path / "lesson.html").read_text()
+    assert '<section id="workload-churn">' in page and "All runs finished." in page
+    assert out.endswith(f"wrote {tmp_path / 'lesson.html'}\n")
+
+
+def test_a_page_server_that_cannot_listen_is_one_line_and_status_1(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        status = cli.main(["lab", "--models", "plain", "--serve", "--port", str(port)])
+    assert status == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"classicnet: cannot listen on 127.0.0.1:{port}: the "
+                            f"address is already in use")
+    assert len(error.splitlines()) == 1
+
+
+def test_a_bad_events_fd_is_a_usage_error(capsys):
+    assert cli.main(["lab", "--models", "plain", "--serve", "--port", "0",
+                     "--events-fd", "987"]) == 2
+    assert "--events-fd 987 is not an open file descriptor" in capsys.readouterr().err

@@ -4,12 +4,12 @@ Its steps, each a function: parse the options (``lab_parser``), make one
 ``Settings`` per workload (``lab_settings``), watch the runs (the progress
 line, the lesson page and, with ``--serve``, the server that shows it),
 run the lab for each workload (``run_workloads``), and with ``--serve`` keep
-the page on until Ctrl-C (``serve_until_stopped``).
+the page on until Ctrl-C (``wait_until_stopped``).
 """
 
 import argparse
+import contextlib
 import os
-import shutil
 import signal
 import sys
 import tempfile
@@ -124,8 +124,9 @@ def run_workloads(lab, args, all_settings, observers):
                     csv_path=file_for(args.csv, name, several), observers=observers)
 
 
-def start_page_server(folder, args):
-    """Serve *folder* as ``--host`` and ``--port`` say; None, said, if it cannot."""
+def start_page_server(lab, folder, args, stack):
+    """Serve *folder* as ``--host`` and ``--port`` say, until *stack* closes;
+    returns the server.  LabError when the address cannot be bound."""
     from ..events import JsonLines
     from ..lab.serving import serve_folder
     listeners = []
@@ -138,14 +139,34 @@ def start_page_server(folder, args):
                              ) from None
         listeners.append(JsonLines(args.events_fd))
     try:
-        return serve_folder(folder, args.host, args.port, listeners)
+        server, thread = serve_folder(folder, args.host, args.port, listeners)
     except OSError as error:
-        fail(explain_os_error(error, f"{args.host}:{args.port}"), 1)
-        return None
+        raise lab.LabError(explain_os_error(error, f"{args.host}:{args.port}")) from None
+    stack.callback(launcher.stop, server, thread)
+    print(f"{PROG} lab: the lesson page is at http://{server.endpoint}/, "
+          f"serving on {server.endpoint}", flush=True)
+    return server
 
 
-def serve_until_stopped(server, thread):
-    """Keep serving the finished page until Ctrl-C or SIGTERM, then stop."""
+def live_page(lab, args, all_settings, stack):
+    """The lesson page as the runs go (``--html``, ``--serve``), or None;
+    with ``--serve``, the server that shows it too."""
+    from ..lab.watching import LivePage
+    pages, server = [args.html] if args.html else [], None
+    if args.serve:
+        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="classicnet-lab-"))
+        pages.append(os.path.join(folder, "index.html"))
+    if not pages:
+        return None, None
+    page = LivePage(pages, all_settings, args.lang, lab.machine_line(),
+                    lab.timeline_clients)
+    if args.serve:
+        server = start_page_server(lab, folder, args, stack)
+    return page, server
+
+
+def wait_until_stopped(server):
+    """Keep the finished page on until Ctrl-C or SIGTERM."""
     stopped = threading.Event()
     previous = {signum: signal.signal(signum, lambda *_: stopped.set())
                 for signum in (signal.SIGINT, signal.SIGTERM)}
@@ -156,49 +177,28 @@ def serve_until_stopped(server, thread):
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
-        launcher.stop(server, thread)
 
 
 def run(argv):
     """Compare the concurrency models under load: a table, sentences, pictures."""
     from .. import lab
-    from ..lab.watching import LivePage, ProgressLine
+    from ..lab.watching import ProgressLine
     args = lab_parser(lab).parse_args(argv)
     all_settings = lab_settings(lab, args)
-    observers, folder, served = [], None, None
     progress = ProgressLine.on(sys.stderr, sum(map(lab.runs_of, all_settings)),
                                args.duration + RUN_OVERHEAD)
     try:
-        pages = [args.html] if args.html else []
-        if args.serve:
-            folder = tempfile.mkdtemp(prefix="classicnet-lab-")
-            pages.append(os.path.join(folder, "index.html"))
-        if pages:
-            observers.append(LivePage(pages, all_settings, args.lang,
-                                      lab.machine_line(), lab.timeline_clients))
-        if args.serve:
-            served = start_page_server(folder, args)
-            if served is None:
-                return 1
-            print(f"{PROG} lab: the lesson page is at http://{served[0].endpoint}/, "
-                  f"serving on {served[0].endpoint}", flush=True)
-        if progress:
-            observers.append(progress)
-        run_workloads(lab, args, all_settings, observers)
-        if pages:
-            observers[0].finish()
+        with contextlib.ExitStack() as stack:
+            page, server = live_page(lab, args, all_settings, stack)
+            run_workloads(lab, args, all_settings, [o for o in (page, progress) if o])
+            if page:
+                page.finish()
             if args.html:
                 print(f"wrote {args.html}", flush=True)
-        if served:
-            serve_until_stopped(*served)
-            served = None
+            if server:
+                wait_until_stopped(server)
     except lab.LabError as error:
         return fail(error, 1)
     except OSError as error:
         return fail(f"cannot write {error.filename}: {error.strerror}", 1)
-    finally:
-        if served:
-            launcher.stop(*served)
-        if folder:
-            shutil.rmtree(folder, ignore_errors=True)
     return 0

@@ -229,7 +229,7 @@ def test_the_instrument_is_a_line_of_its_own_and_close_figures_are_marked():
     assert table[3].split()[4] == "850*"
     assert instrument_lines(measurements) == [
         "instrument: the load generator reached 1,000 req/s with 10 client(s) against "
-        "an asyncio echo that does no work: no server can be measured faster.",
+        "an asyncio echo that does no work: the most it can measure here.",
         "* within 20% of the instrument's ceiling: this figure is limited by the "
         "load generator, not by the server."]
     assert len(instrument_lines(measurements[:2])) == 1
@@ -309,9 +309,13 @@ def test_a_server_that_hangs_up_is_counted():
 
 def test_short_connections_get_a_sentence_on_what_the_picture_cannot_show():
     note = resolution_note([churn()], width=60)
-    assert note.startswith("A connection was served for 1.00 ms (the median), "
+    assert note.startswith("A connection was served for 1.0 ms (the median), "
                            "shorter than one cell of the timeline (17 ms)")
     assert resolution_note([made_up(connections=SEQUENTIAL)], width=60) is None
+    instant = made_up(connections=[(0, 0.0, 0.5, 0.500012), (1, 0.5, 0.9, 0.900012),
+                                   (0, 0.6, 0.95, 1.0)])
+    assert resolution_note([instant], width=60).startswith(
+        "A connection was served for 12 microseconds (the median)")
     assert resolution_note([made_up(connections=[(0, 0.0, None, 0.5)])]) is None
 
 

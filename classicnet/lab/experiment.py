@@ -12,7 +12,7 @@ The asyncio reference (``classicnet.lab.reference``) is started the same
 way and driven with the same load twice: as a model beside the others
 (``asyncio``, doing the same work), and as the measuring *instrument*
 (an echo that does no work at all), to find the load generator's own
-ceiling: no server can be measured faster than that.
+ceiling: a server measured near it is measured by the generator's limit.
 """
 
 import math

@@ -76,7 +76,7 @@ def instrument_lines(measurements):
     figures = ", ".join(f"{rate:,.0f} req/s with {clients} client(s)"
                         for clients, rate in rates.items())
     lines = [f"instrument: the load generator reached {figures} against an "
-             f"asyncio echo that does no work: no server can be measured faster."]
+             f"asyncio echo that does no work: the most it can measure here."]
     if any(limited(m, rates) for m in servers_only(measurements)):
         lines.append(f"{LIMITED} within 20% of the instrument's ceiling: this figure "
                      f"is limited by the load generator, not by the server.")

@@ -95,7 +95,9 @@ def resolution_note(measurements, width=60):
     typical = sorted(lengths)[len(lengths) // 2]
     if typical >= cell:
         return None
-    return (f"A connection was served for {typical * 1000:.2f} ms (the median), "
+    length = (f"{typical * 1e6:.0f} microseconds" if typical < 0.001
+              else f"{typical * 1000:.1f} ms")
+    return (f"A connection was served for {length} (the median), "
             f"shorter than one cell of the timeline ({cell * 1000:.0f} ms): a '+' "
             f"says a client was served during part of that cell, and several '+' "
             f"in one column may have been served one after another or together; "

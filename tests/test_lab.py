@@ -232,8 +232,8 @@ def test_the_reference_does_the_same_work_as_the_models():
                  requests_per_connection=2, processes=1, ceiling=False),
         out=lambda line: None)
     for m in measurements:
-        assert 0 < m.requests <= most, m.model
-        assert m.latency_ms(0.0) >= cost, m.model
+        assert m.requests <= most, m.model
+        assert m.latencies and m.latencies[0] >= cost / 1000, m.model   # drained
 
 
 needs_proc = pytest.mark.skipif(not os.path.exists("/proc/self/smaps_rollup"),
@@ -245,7 +245,7 @@ def test_idle_connections_are_held_and_the_memory_is_measured(tmp_path):
     lines = []
     measurements = run_lab(
         Settings(workload=WORKLOADS["idle"], models=["plain", "threading"],
-                 client_counts=[3], duration=0.3),
+                 client_counts=[3], duration=1.5),     # the time to be answered
         svg=str(tmp_path / "idle.svg"), out=lines.append)
     plain, threading = measurements          # no instrument: memory, not speed
     assert (plain.requests, threading.requests) == (1, 3)

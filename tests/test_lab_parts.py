@@ -328,15 +328,17 @@ def idle(model, served, before, during, clients=4):
 def test_memory_per_connection_and_what_it_says():
     said = conclusions([
         idle("threading", 4, (1000, 800, 2, 1), (1200, 1000, 6, 1)),
-        idle("forking", 4, (1000, 800, 1, 1), (41000, 5000, 5, 5)),
+        idle("forking", 4, (1000, 800, 1, 1), (41000, 5000, 5, 5), clients=6),
         idle("plain", 1, (1000, 800, 1, 1), (1010, 810, 1, 1)),
-    ], settings())
-    assert said[:2] == [
+    ], settings(max_children=4))
+    assert said[:3] == [
         "threading held 4 connection(s) with 6 thread(s) in 1 process(es): 50 KiB "
         "more per connection (PSS).",
+        "forking answered 4 of 6 connections (max_children is 4): the others "
+        "waited, unanswered, for a turn.",
         "forking held 4 connection(s) with 5 thread(s) in 5 process(es): 1,050 KiB "
         "more per connection (PSS)."]
-    assert said[2].startswith("forking's RSS grew 10,000 KiB per connection, its PSS "
+    assert said[3].startswith("forking's RSS grew 10,000 KiB per connection, its PSS "
                               "1,050: a forked child shares")
     assert "plain answered 1 of 4 connections: the others waited, unanswered, for a " \
            "turn." in said

@@ -5,16 +5,22 @@
 For each model and each number of clients, the lab
 
 1. starts the server with its real command line (``experiment``),
-2. drives it from a load generator in other processes (``load``),
+2. drives it from a load generator in other processes (``load``), or, for
+   the ``idle`` workload, holds connections open and reads the server's
+   memory (``idle``, ``memory``),
 3. stops it and keeps the numbers (``experiment.Measurement``);
 
-then it prints one table, the sentences that the numbers support, and a
-timeline of every connection (``report``, ``timeline``), and writes the
-files asked for (``--svg``, ``--json``, ``--csv``).  Before the models, for
-each number of clients, it measures its own ceiling, as an instrument
-whose range is printed apart from the results, against an asyncio echo
-server that is *not* socketserver and does no work (``reference``); the
-same asyncio server doing the workload is a model beside the others.
+then it prints one table (``report``), the sentences that the numbers
+support (``conclusions``), and a timeline of every connection
+(``intervals``, ``timeline``), and writes the files asked for (``svg``;
+``--json``, ``--csv``; the lesson page, ``page``, ``watching``,
+``serving``).
+
+Before the models, for each number of clients, it measures its own
+ceiling against an asyncio echo server that is *not* socketserver and does
+no work (``reference``): the load generator is an instrument, and its
+range is printed apart from the results.  The same asyncio server doing
+the workload is a model beside the others (``LAB_MODELS``).
 
 The lab is the one part of classicnet that prints: it is a teaching tool
 whose output is the lesson.
@@ -25,7 +31,8 @@ import os
 import platform
 
 from .conclusions import conclusions
-from .experiment import INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement, Settings, measure
+from .experiment import (INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement,
+                         Settings, measure)
 from .report import (format_table, instrument_lines, servers_only, table, write_csv,
                      write_json)
 from .svg import write_svg

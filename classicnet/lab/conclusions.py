@@ -19,7 +19,7 @@ __all__ = ["conclusions"]
 def conclusions(measurements, settings):
     """Sentences that say what this run's numbers show."""
     if is_idle(measurements):
-        return _memory(servers_only(measurements))
+        return _memory(servers_only(measurements), settings)
     by_count = {}
     for m in measurements:
         by_count.setdefault(m.clients, {})[m.model] = m
@@ -181,14 +181,17 @@ def _event_loop(reference, plain):
     return []
 
 
-def _memory(measurements):
+def _memory(measurements, settings):
     """What holding idle connections cost each model."""
     said, pss = [], {}
+    limit = settings.max_children or socketserver.ForkingMixIn.max_children
     for m in measurements:
         during = m.memory[1]
         if m.requests < m.clients:
+            why = (f" (max_children is {limit})" if m.model == "forking"
+                   and m.requests == limit else "")
             said.append(f"{model_label(m)} answered {m.requests} of {m.clients} "
-                        f"connections: the others waited, unanswered, for a turn.")
+                        f"connections{why}: the others waited, unanswered, for a turn.")
         if during is None:
             continue
         figure = "pss_kib" if during.pss_kib is not None else "rss_kib"
@@ -206,8 +209,9 @@ def _memory(measurements):
                         f"pages until it writes to them, and RSS counts a shared page "
                         f"once in every process; PSS divides it among them.")
     if pss.get("forking") and pss.get("threading") and pss["threading"] > 0:
-        said.append(f"a process per connection cost {pss['forking'] / pss['threading']:,.0f}x "
-                    f"the memory of a thread per connection (PSS).")
+        ratio = pss["forking"] / pss["threading"]
+        said.append(f"a process per connection cost {ratio:,.0f}x the memory of a "
+                    f"thread per connection (PSS).")
     if not any(m.memory[1] for m in measurements):
         said.append("memory could not be measured here: it is read from Linux's /proc.")
     return said

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .conclusions import conclusions
-from .report import instrument_lines, servers_only, table
+from .report import instrument_lines, is_idle, servers_only, table
 from .svg import lab_svg
 from .words import word
 
@@ -96,29 +96,40 @@ def _section(lesson, lang):
         return parts + [f"<p>{escape(word(lang, 'not yet'))}</p>", "</section>"]
     parts += [f'<p class="instrument">{escape(line)}</p>'
               for line in instrument_lines(measurements)[:1]]
-    columns, rows, _ = table(measurements)
-    idle = columns[2] == "served"
-    parts.append("<table><thead><tr>" + "".join(
-        f"<th>{escape(column)}</th>" for column in columns) + "</tr></thead><tbody>")
-    for m, row in zip(servers_only(measurements), rows):
-        parts.append(f'<tr data-model="{escape(m.model)}">' + "".join(
-            f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
-    parts.append("</tbody></table>")
-    parts.append(f"<h3>{escape(word(lang, 'how to read'))}</h3>")
-    parts.append('<ul class="notes">' + "".join(
-        f"<li>{escape(note)}</li>"
-        for note in word(lang, "idle notes" if idle else "notes")) + "</ul>")
-    sentences = conclusions(measurements, settings)
-    if sentences:
-        parts.append(f"<h3>{escape(word(lang, 'what it shows'))}</h3>")
-        if word(lang, "sentences note"):
-            parts.append(f"<p>{escape(word(lang, 'sentences note'))}</p>")
-        parts.append("<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences)
-                     + "</ul>")
+    parts += _table(measurements, lang)
+    parts += _sentences(conclusions(measurements, settings), lang)
     parts.append(f"<h3>{escape(word(lang, 'pictures'))}</h3>")
     parts.append("<figure>" + lab_svg(measurements, lesson.timeline_clients, name)
                  + "</figure>")
     return parts + ["</section>"]
+
+
+def _table(measurements, lang):
+    """The table, a row per server tagged with its model, and what it means."""
+    escape = html.escape
+    columns, rows, _ = table(measurements)
+    parts = ["<table><thead><tr>" + "".join(
+        f"<th>{escape(column)}</th>" for column in columns) + "</tr></thead><tbody>"]
+    for m, row in zip(servers_only(measurements), rows):
+        parts.append(f'<tr data-model="{escape(m.model)}">' + "".join(
+            f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
+    notes = word(lang, "idle notes" if is_idle(measurements) else "notes")
+    return parts + ["</tbody></table>",
+                    f"<h3>{escape(word(lang, 'how to read'))}</h3>",
+                    '<ul class="notes">' + "".join(
+                        f"<li>{escape(note)}</li>" for note in notes) + "</ul>"]
+
+
+def _sentences(sentences, lang):
+    """What the numbers show, if they show anything."""
+    if not sentences:
+        return []
+    escape = html.escape
+    parts = [f"<h3>{escape(word(lang, 'what it shows'))}</h3>"]
+    if word(lang, "sentences note"):
+        parts.append(f"<p>{escape(word(lang, 'sentences note'))}</p>")
+    return parts + ["<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences)
+                    + "</ul>"]
 
 
 def write_page(path, text):

@@ -80,7 +80,8 @@ def test_the_page_in_chinese():
     assert "<h2>负载 slow</h2>" in page and "全部运行完毕。" in page
     assert "<p>机器: 2 core(s)</p>" in page
     assert "pss（按比例内存）" in page
-    assert "（以下句子由本次测得的数字生成，用英文写出。）" in page
+    assert "<li>plain 一次只服务一个连接（同时最多 1 个）：其他连接在监听队列 backlog 里" \
+           "等待。</li>" in page
 
 
 def test_a_page_is_replaced_whole_or_not_at_all(tmp_path):

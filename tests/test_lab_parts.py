@@ -2,6 +2,7 @@
 and the load generator's error counting."""
 
 import socket
+import string
 
 import pytest
 from hypothesis import given, strategies as st
@@ -13,6 +14,7 @@ from classicnet.lab.intervals import served_intervals
 from classicnet.lab.load import run_load
 from classicnet.lab.memory import Memory
 from classicnet.lab.report import format_table, instrument_lines
+from classicnet.lab.sentences import SENTENCES, Sentence
 from classicnet.lab.timeline import (draw_timeline, resolution_note, shade,
                                      timeline_fractions, timeline_rows)
 from classicnet.testing import running_server
@@ -353,3 +355,43 @@ def test_memory_that_cannot_be_measured_is_said_not_guessed():
     assert said == ["threading answered 0 of 4 connections: the others waited, "
                     "unanswered, for a turn.",
                     "memory could not be measured here: it is read from Linux's /proc."]
+
+
+def test_every_sentence_can_be_said_in_chinese():
+    scenarios = [
+        ([made_up("plain", 10, 100, SEQUENTIAL, cpu=0.05),
+          made_up("threading", 10, 1000, TOGETHER, cpu=0.1),
+          made_up(REFERENCE, 10, 900, TOGETHER, cpu=0.1),
+          made_up("pool", 10, 400, TOGETHER, servers=[(1, "p1"), (1, "p2")])],
+         settings(pool_size=2)),
+        ([made_up(INSTRUMENT, 10, 1000, TOGETHER),
+          made_up("plain", 10, 1000, SEQUENTIAL, cpu=0.5, latencies=[0.001],
+                  errors={"ECONNRESET": 1}),
+          made_up("threading", 10, 500, TOGETHER, cpu=0.7, latencies=[0.0001]),
+          made_up("forking", 10, 300, TOGETHER, cpu=0.8, load=9.0, latencies=[0.002],
+                  servers=[(pid, "s") for pid in range(500)])], settings(max_children=2)),
+        ([made_up("plain", 10, 100, SEQUENTIAL, cpu=1.0, latencies=[0.005]),
+          made_up("threading", 10, 105, TOGETHER, cpu=1.0),
+          made_up(REFERENCE, 10, 110, TOGETHER, cpu=1.0, latencies=[0.005]),
+          made_up("forking", 10, 190, TOGETHER, cpu=1.9, load=2.0, latencies=[0.005],
+                  servers=[(1, "s"), (2, "s")])], settings()),
+        ([idle("threading", 4, (1000, 800, 2, 1), (1200, 1000, 6, 1)),
+          idle("forking", 4, (1000, 800, 1, 1), (41000, 5000, 5, 5), clients=6)],
+         settings(max_children=4)),
+        ([idle("plain", 0, None, None)], settings()),
+    ]
+    said = [s for measurements, lab in scenarios for s in conclusions(measurements, lab)]
+    assert len(said) >= 20
+    for sentence in said:
+        chinese = sentence.say("zh")
+        assert chinese != sentence and "{" not in chinese, sentence
+        assert sentence.say("en") == sentence == sentence.say("fr")
+
+
+def test_every_template_is_said_in_both_languages():
+    for key, templates in SENTENCES.items():
+        fields = [(name, spec) for template in templates
+                  for _, name, spec, _ in string.Formatter().parse(template) if name]
+        values = {name: 1.5 if spec else "x" for name, spec in fields}
+        sentence = Sentence(key, **values)
+        assert sentence.say("en") == sentence and sentence.say("zh") != sentence, key

@@ -4,7 +4,8 @@ The sentences are derived from the numbers of this run, not written in
 advance: each one is printed only when the measurements support it (a
 model that served one connection at a time, threads that did not make a
 CPU-bound server faster, processes that used more than one core, an
-event loop that overlapped waiting but not computing).
+event loop that overlapped waiting but not computing).  Their words, in
+English and Chinese, are in ``sentences``.
 """
 
 import os
@@ -12,6 +13,7 @@ import socketserver
 
 from .experiment import INSTRUMENT, REFERENCE
 from .report import CEILING_MARGIN, is_idle, model_label, servers_only
+from .sentences import Sentence
 
 __all__ = ["conclusions"]
 
@@ -32,10 +34,10 @@ def conclusions(measurements, settings):
             sentences += _near_ceiling(clients, models, ceiling)
     for m in measurements:
         if m.model != INSTRUMENT and (m.error_count or m.unfinished):
-            sentences.append(
-                f"{model_label(m)} with {m.clients} client(s): {m.error_count} "
-                f"error(s) and {m.unfinished} request(s) still unanswered at the end "
-                f"({', '.join(sorted(m.errors)) or 'none failed'}).")
+            sentences.append(Sentence(
+                "errors", model=model_label(m), clients=m.clients,
+                errors=m.error_count, unfinished=m.unfinished,
+                kinds=", ".join(sorted(m.errors)) or "none failed"))
     return sentences
 
 
@@ -53,60 +55,49 @@ def _compare(clients, models, settings):
     leaders = sorted((m for m in models.values() if _times(best, m) < 1.1),
                      key=lambda m: -m.rate)
     if len(models) > 1 and len(leaders) == len(models):
-        said.append(f"With {clients} client(s), every model served about as many "
-                    f"requests (within 10% of {best.rate:,.0f}/s).")
+        said.append(Sentence("all alike", clients=clients, rate=best.rate))
     elif len(models) > 1:
-        names = " and ".join(m.model for m in leaders)
-        line = f"With {clients} client(s), {names} served the most requests " \
-               f"({' and '.join(f'{m.rate:,.0f}' for m in leaders)}/s)"
+        names = [m.model for m in leaders]
+        rates = [f"{m.rate:,.0f}" for m in leaders]
+        line = Sentence("leaders", clients=clients, names=" and ".join(names),
+                        rates=" and ".join(rates), names_zh="、".join(names),
+                        rates_zh="、".join(rates))
         if plain is not None and plain not in leaders:
-            line += f", {_times(best, plain):.1f}x plain"
-        said.append(line + ".")
+            line += Sentence("times plain", times=_times(best, plain))
+        said.append(line + Sentence("end"))
     if plain is not None and clients > 1 and plain.most_at_once == 1:
-        line = ("plain served one connection at a time (at most 1 at once): the "
-                "others waited in the listen backlog")
+        line = Sentence("plain one at a time")
         if best is not plain and best.latency_ms(0.99) < plain.latency_ms(0.99):
-            line += (f", so its p99 latency was {plain.latency_ms(0.99):,.1f} ms "
-                     f"against {best.latency_ms(0.99):,.1f} ms for {best.model}")
-        said.append(line + ".")
+            line += Sentence("so its p99", plain=plain.latency_ms(0.99),
+                             best=best.latency_ms(0.99), model=best.model)
+        said.append(line + Sentence("end"))
     if plain is not None and threading is not None and clients > 1:
         ratio = _times(threading, plain)
         cores = threading.cores
         if ratio >= 2 and cores is not None and cores < 0.5:
-            said.append(
-                f"threading served {threading.most_at_once} connections at once and "
-                f"was {ratio:.1f}x faster than plain while using only {cores:.2f} "
-                f"of a core: its threads spent their time waiting, and a waiting "
-                f"thread (sleep, recv) releases the GIL, so the waits overlap.")
+            said.append(Sentence("threads wait", at_once=threading.most_at_once,
+                                 ratio=ratio, cores=cores))
         elif ratio < 0.8 and threading.most_at_once > 1:
-            said.append(
-                f"threading was slower than plain ({ratio:.2f}x): each answer costs "
-                f"so little that starting {threading.threads or 'many'} threads, one "
-                f"per connection, and handing the GIL from thread to thread cost "
-                f"more than serving clients together saves.")
+            said.append(Sentence("threads cost", ratio=ratio,
+                                 threads=threading.threads or "many"))
         elif ratio < 1.2 and threading.most_at_once > 1:
-            used = f", using {cores:.2f} core(s) between them" if cores is not None else ""
-            said.append(
-                f"threading was no faster than plain ({ratio:.2f}x) although it "
-                f"served {threading.most_at_once} connections at once{used}: only "
-                f"the thread that holds the GIL runs Python code, so threads in one "
-                f"process compute one at a time.")
+            used = (Sentence("cores between them", cores=cores) if cores is not None
+                    else Sentence())
+            said.append(Sentence("gil", ratio=ratio, at_once=threading.most_at_once,
+                                 used=used.say("en"), used_zh=used.say("zh")))
     if forking is not None and clients > 1 and forking.cores is not None:
         said += _forking(forking, threading, settings)
     if pool is not None and clients > settings.pool_size \
             and pool.most_at_once >= settings.pool_size:
-        said.append(
-            f"the pool served at most {pool.most_at_once} connections at once with "
-            f"{pool.threads or settings.pool_size} threads ({settings.pool_size} "
-            f"workers); the other clients queued, so its p99 latency was "
-            f"{pool.latency_ms(0.99):,.1f} ms.")
+        said.append(Sentence("pool queued", at_once=pool.most_at_once,
+                             threads=pool.threads or settings.pool_size,
+                             workers=settings.pool_size, p99=pool.latency_ms(0.99)))
     if models.get(REFERENCE) is not None and plain is not None and clients > 1:
         said += _event_loop(models[REFERENCE], plain)
     if threading is not None and pool is not None and (threading.threads or 0) > \
             (pool.threads or 0):
-        said.append(
-            f"threading started {threading.threads} threads, one per connection; "
-            f"the pool reused {pool.threads}.")
+        said.append(Sentence("threading started", threads=threading.threads,
+                             reused=pool.threads))
     return said
 
 
@@ -131,37 +122,27 @@ def _forking(forking, threading, settings):
     limit = settings.max_children or socketserver.ForkingMixIn.max_children
     limited = forking.clients > limit
     if limited:
-        said.append(
-            f"forking served at most {forking.most_at_once} connections at once: "
-            f"max_children is {limit}, so the other clients waited for a child "
-            f"to finish.")
+        said.append(Sentence("max children", at_once=forking.most_at_once, limit=limit))
     faster = threading is None or forking.rate > threading.rate
     busy = cores > 1 and forking.most_at_once > 1 and _computing(forking) \
         and forking.load_average is not None and forking.load_average > cores / 2
-    why_busy = (f"the machine was busy (load average {forking.load_average:.1f} on "
-                f"{cores} cores, the load generator and other programs included)"
-                if busy else "")
     if forking.cores >= MORE_THAN_ONE_CORE and faster:
-        line = (f"forking used {forking.cores:.2f} cores: each child process has its "
-                f"own interpreter and its own GIL, so children compute in parallel"
-                + (f" ({_times(forking, threading):.1f}x threading)."
-                   if threading is not None else "."))
+        line = Sentence("parallel", cores=forking.cores)
+        if threading is not None:
+            line += Sentence("times threading", times=_times(forking, threading))
+        line += Sentence("end")
         if busy and forking.cores < cores - 0.2:
-            line += f"  It did not get all {cores} cores: {why_busy}."
+            line += Sentence("busy", cores=cores, load=forking.load_average)
         said.append(line)
     elif busy and forking.cores < MORE_THAN_ONE_CORE:
-        said.append(
-            f"forking had {forking.most_at_once} processes to run but used only "
-            f"{forking.cores:.2f} cores: {why_busy}, so its children could not "
-            f"have every core.")
+        said.append(Sentence("busy forking", at_once=forking.most_at_once,
+                             used=forking.cores, load=forking.load_average,
+                             cores=cores))
     forks_per_second = (forking.processes or 0) / forking.duration
     if threading is not None and _times(forking, threading) < 0.8 and not limited \
             and forks_per_second >= MANY_FORKS_PER_SECOND:
-        said.append(
-            f"forking was {1 / _times(forking, threading):.1f}x slower than "
-            f"threading: it started {forking.processes} processes "
-            f"({forks_per_second:,.0f} per second), one per connection, and a "
-            f"fork costs far more than starting a thread.")
+        said.append(Sentence("forks cost", slower=1 / _times(forking, threading),
+                             processes=forking.processes, per_second=forks_per_second))
     return said
 
 
@@ -169,15 +150,9 @@ def _event_loop(reference, plain):
     """What one thread with an event loop did with the same work."""
     ratio = _times(reference, plain)
     if _computing(reference) and ratio < 1.3:
-        return [f"asyncio computed each answer in its one event loop and served "
-                f"{ratio:.2f}x plain's rate: while the loop computes, no other "
-                f"connection is served, so an event loop overlaps waiting, not "
-                f"computing."]
+        return [Sentence("loop computes", ratio=ratio)]
     if ratio >= 2 and reference.cores is not None and reference.cores < 0.5:
-        return [f"asyncio served {reference.most_at_once} connections at once in "
-                f"one thread and was {ratio:.1f}x faster than plain: each "
-                f"'await asyncio.sleep()' hands the loop to another connection, so "
-                f"waits overlap without a thread per client."]
+        return [Sentence("loop waits", at_once=reference.most_at_once, ratio=ratio)]
     return []
 
 
@@ -188,10 +163,11 @@ def _memory(measurements, settings):
     for m in measurements:
         during = m.memory[1]
         if m.requests < m.clients:
-            why = (f" (max_children is {limit})" if m.model == "forking"
-                   and m.requests == limit else "")
-            said.append(f"{model_label(m)} answered {m.requests} of {m.clients} "
-                        f"connections{why}: the others waited, unanswered, for a turn.")
+            why = (Sentence("max children is", limit=limit) if m.model == "forking"
+                   and m.requests == limit else Sentence())
+            said.append(Sentence("answered", model=model_label(m), answered=m.requests,
+                                 clients=m.clients, why=why.say("en"),
+                                 why_zh=why.say("zh")))
         if during is None:
             continue
         figure = "pss_kib" if during.pss_kib is not None else "rss_kib"
@@ -199,21 +175,17 @@ def _memory(measurements, settings):
         if each is None:
             continue
         pss[m.model] = m.per_connection_kib("pss_kib")
-        said.append(f"{model_label(m)} held {m.requests} connection(s) with "
-                    f"{during.threads} thread(s) in {during.processes} process(es): "
-                    f"{each:,.0f} KiB more per connection ({figure[:3].upper()}).")
+        said.append(Sentence("held", model=model_label(m), answered=m.requests,
+                             threads=during.threads, processes=during.processes,
+                             each=each, figure=figure[:3].upper()))
         rss = m.per_connection_kib("rss_kib")
         if figure == "pss_kib" and during.processes > 1 and rss > 2 * max(each, 1):
-            said.append(f"{model_label(m)}'s RSS grew {rss:,.0f} KiB per connection, "
-                        f"its PSS {each:,.0f}: a forked child shares its parent's "
-                        f"pages until it writes to them, and RSS counts a shared page "
-                        f"once in every process; PSS divides it among them.")
+            said.append(Sentence("rss and pss", model=model_label(m), rss=rss, each=each))
     if pss.get("forking") and pss.get("threading") and pss["threading"] > 0:
         ratio = pss["forking"] / pss["threading"]
-        said.append(f"a process per connection cost {ratio:,.0f}x the memory of a "
-                    f"thread per connection (PSS).")
+        said.append(Sentence("process and thread", ratio=ratio))
     if not any(m.memory[1] for m in measurements):
-        said.append("memory could not be measured here: it is read from Linux's /proc.")
+        said.append(Sentence("no proc"))
     return said
 
 
@@ -221,10 +193,6 @@ def _near_ceiling(clients, models, ceiling):
     said = []
     for m in models.values():
         if ceiling.rate and m.rate >= CEILING_MARGIN * ceiling.rate:
-            said.append(
-                f"warning: {model_label(m)} with {clients} client(s) reached "
-                f"{m.rate / ceiling.rate:.0%} of the instrument's ceiling "
-                f"({ceiling.rate:,.0f} requests/s against a server that does no "
-                f"work): that close to it, the figure measures the load generator "
-                f"and the machine as much as the server.")
+            said.append(Sentence("near ceiling", model=model_label(m), clients=clients,
+                                 share=m.rate / ceiling.rate, ceiling=ceiling.rate))
     return said

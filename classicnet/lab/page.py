@@ -125,11 +125,9 @@ def _sentences(sentences, lang):
     if not sentences:
         return []
     escape = html.escape
-    parts = [f"<h3>{escape(word(lang, 'what it shows'))}</h3>"]
-    if word(lang, "sentences note"):
-        parts.append(f"<p>{escape(word(lang, 'sentences note'))}</p>")
-    return parts + ["<ul>" + "".join(f"<li>{escape(s)}</li>" for s in sentences)
-                    + "</ul>"]
+    return [f"<h3>{escape(word(lang, 'what it shows'))}</h3>",
+            "<ul>" + "".join(f"<li>{escape(s.say(lang))}</li>" for s in sentences)
+            + "</ul>"]
 
 
 def write_page(path, text):

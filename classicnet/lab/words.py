@@ -4,8 +4,8 @@ The page's tables, figures and sentences come from the measurements; the
 words around them (headings, what each column means, the state of the run)
 are here, one dict per language, so that a teacher can project the lesson
 in the class's language with ``--lang zh``.  The sentences under "What the
-numbers show" are made from this run's numbers in English; a key missing
-from a language falls back to English.
+numbers show" are in ``sentences``.  A key missing from a language falls
+back to English.
 """
 
 __all__ = ["LANGUAGES", "word"]
@@ -23,7 +23,6 @@ ENGLISH = {
     "how to read": "How to read the table",
     "what it shows": "What the numbers show",
     "pictures": "Charts and timelines",
-    "sentences note": "",
     "workload echo": "tiny round trips: the server does almost nothing",
     "workload slow": "each answer waits --delay ms, like a database call (I/O-bound)",
     "workload work": "each answer costs --cost ms of pure-Python CPU (CPU-bound)",
@@ -55,7 +54,6 @@ CHINESE = {
     "how to read": "如何读表",
     "what it shows": "数据说明了什么",
     "pictures": "图表与时间线",
-    "sentences note": "（以下句子由本次测得的数字生成，用英文写出。）",
     "workload echo": "极小的往返：服务器几乎什么都不做",
     "workload slow": "每个应答先等待 --delay 毫秒，像一次数据库调用（I/O 密集）",
     "workload work": "每个应答花费 --cost 毫秒的纯 Python CPU 计算（CPU 密集）",

@@ -3,6 +3,8 @@ and the progress line: no browser here (see test_lab_browser.py)."""
 
 import io
 import os
+import select
+import subprocess
 import urllib.error
 import urllib.request
 
@@ -16,7 +18,7 @@ from classicnet.lab.page import Lesson, lesson_page, write_page
 from classicnet.lab.serving import serve_folder
 from classicnet.lab.watching import LivePage, ProgressLine
 
-from conftest import TIMEOUT
+from conftest import TIMEOUT, classicnet_command, classicnet_env
 
 MODELS = ["plain", "threading", REFERENCE]
 
@@ -141,3 +143,34 @@ def test_progress_shows_on_a_terminal_only():
     assert terminal.getvalue().endswith("\r\x1b[K")       # cleared for the report
     progress.spent = 30.0                                  # as if the run took 30 s
     assert progress.left() == "1:00"
+
+
+def test_the_lab_shows_progress_on_a_terminal_and_pipes_only_the_report():
+    """Standard error on a pseudo-terminal gets the progress line; standard
+    output, a pipe, gets the report and not a byte more."""
+    pty = pytest.importorskip("pty")
+    master, slave = pty.openpty()
+    try:
+        lab = subprocess.Popen(
+            classicnet_command("lab", "--workload", "echo", "--clients", "2",
+                               "--models", "plain", "--duration", "0.1",
+                               "--processes", "1", "--no-ceiling"),
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=slave,
+            env=classicnet_env())
+        os.close(slave)
+        out, _ = lab.communicate(timeout=60)
+        screen = b""
+        while select.select([master], [], [], TIMEOUT)[0]:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:             # EIO: nothing more, the lab has ended
+                break
+            if not chunk:
+                break
+            screen += chunk
+    finally:
+        os.close(master)
+    assert lab.returncode == 0
+    assert b"[1/1] echo: plain with 2 client(s), about 0:02 left" in screen
+    assert b"\r" not in out and b"[1/1]" not in out
+    assert out.startswith(b"classicnet lab: workload echo")

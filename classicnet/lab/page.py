@@ -99,7 +99,7 @@ def _section(lesson, lang):
     parts += _table(measurements, lang)
     parts += _sentences(conclusions(measurements, settings), lang)
     parts.append(f"<h3>{escape(word(lang, 'pictures'))}</h3>")
-    parts.append("<figure>" + lab_svg(measurements, lesson.timeline_clients, name)
+    parts.append("<figure>" + lab_svg(measurements, lesson.timeline_clients, name, lang)
                  + "</figure>")
     return parts + ["</section>"]
 

@@ -10,6 +10,7 @@ from xml.sax.saxutils import escape
 
 from .report import ceilings, is_idle, limited, model_label, servers_only
 from .timeline import timeline_fractions
+from .words import word
 
 __all__ = ["lab_svg", "model_color", "write_svg"]
 
@@ -43,7 +44,7 @@ def _rect(x, y, width, height, color, title=None, opacity=1.0):
             f'height="{height:.1f}" fill="{color}"{faded}>{tip}</rect>')
 
 
-def _bar_chart(shapes, top, title, measurements, value, unit, rates=None):
+def _bar_chart(shapes, top, title, measurements, value, unit, rates=None, lang="en"):
     """Horizontal bars, one per measurement, scaled to the largest; a bar
     within 20% of the instrument's ceiling in *rates* is marked ``*``.
     Returns the y below the chart."""
@@ -52,14 +53,15 @@ def _bar_chart(shapes, top, title, measurements, value, unit, rates=None):
     values = [max(0, value(m) or 0) for m in measurements]
     largest = max(values + [1e-9])
     for m, amount in zip(measurements, values):
-        label = f"{model_label(m)}, {m.clients} client(s)"
+        label = word(lang, "svg bar", model=model_label(m), clients=m.clients)
         shapes.append(_text(290, y + BAR_HEIGHT - 3, label, 11, "end"))
         length = (WIDTH - 420) * amount / largest
         shapes.append(_rect(300, y, length, BAR_HEIGHT,
                             model_color(m.model), f"{amount:,.2f} {unit}"))
         mark = " *" if rates and limited(m, rates) else ""
         shapes.append(_text(305 + length, y + BAR_HEIGHT - 3,
-                            f"{amount:,.1f} {unit}{mark}", 11))
+                            (f"{amount:,.1f} {unit}" if unit else f"{amount:,.0f}")
+                            + mark, 11))
         y += BAR_HEIGHT + 4
     return y + 20
 
@@ -77,19 +79,20 @@ def _runs(fractions):
     return runs
 
 
-def _timeline(shapes, top, measurement):
+def _timeline(shapes, top, measurement, lang="en"):
     """Each cell is shaded by the fraction of it the client was served (the
     colour) or waited (grey): the same fractions as the text timeline."""
     grid, span = timeline_fractions(measurement, TIMELINE_CELLS, rows=40)
-    title = f"timeline: {model_label(measurement)}, {measurement.clients} client(s), " \
-            f"{span:.2f} s (grey: waiting, colour: being served, paler: part of the time)"
+    title = word(lang, "svg timeline", model=model_label(measurement),
+                 clients=measurement.clients, span=span)
     shapes.append(_text(10, top, title, 13, weight="bold"))
     y = top + 8
     cell = (WIDTH - 120) / TIMELINE_CELLS
     color = model_color(measurement.model)
     for client in sorted(grid):
         served, waiting = grid[client]
-        shapes.append(_text(105, y + ROW_HEIGHT - 1, f"client {client}", 8, "end"))
+        shapes.append(_text(105, y + ROW_HEIGHT - 1, word(lang, "svg client",
+                                                          client=client), 8, "end"))
         waiting_only = [w if s == 0 else 0.0 for s, w in zip(served, waiting)]
         for fractions, fill in ((waiting_only, WAITING_COLOR), (served, color)):
             for column, columns, fraction in _runs(fractions):
@@ -99,7 +102,7 @@ def _timeline(shapes, top, measurement):
     return y + 24
 
 
-def lab_svg(measurements, timeline_clients, workload_name):
+def lab_svg(measurements, timeline_clients, workload_name, lang="en"):
     """The charts and the timelines for *timeline_clients*, as SVG text.
 
     The instrument's ceiling is named under the title but never drawn as a
@@ -107,31 +110,27 @@ def lab_svg(measurements, timeline_clients, workload_name):
     """
     servers = servers_only(measurements)
     rates = ceilings(measurements)
-    shapes = [_text(10, 24, f"classicnet lab: workload {workload_name}", 18,
+    shapes = [_text(10, 24, word(lang, "svg title", name=workload_name), 18,
                     weight="bold")]
     if rates:
-        figures = ", ".join(f"{rate:,.0f} req/s with {clients} client(s)"
+        figures = ", ".join(word(lang, "svg ceiling figure", rate=rate, clients=clients)
                             for clients, rate in rates.items())
-        shapes.append(_text(10, 42, f"instrument's ceiling (not drawn): {figures}; "
-                                    f"* within 20% of it", 11))
+        shapes.append(_text(10, 42, word(lang, "svg ceiling", figures=figures), 11))
     y = 66
     if is_idle(servers):
-        charts = [("memory per connection, PSS (less is better)",
-                   lambda m: m.per_connection_kib("pss_kib"), "KiB"),
-                  ("memory per connection, RSS (shared pages counted in each process)",
-                   lambda m: m.per_connection_kib("rss_kib"), "KiB"),
-                  ("threads while holding the connections",
-                   lambda m: m.memory[1] and m.memory[1].threads, "threads")]
+        charts = [("svg pss", lambda m: m.per_connection_kib("pss_kib"), "KiB"),
+                  ("svg rss", lambda m: m.per_connection_kib("rss_kib"), "KiB"),
+                  ("svg threads", lambda m: m.memory[1] and m.memory[1].threads, "")]
     else:
-        y = _bar_chart(shapes, y, "requests per second (more is better)",
-                       servers, lambda m: m.rate, "req/s", rates)
-        charts = [("p50 latency (less is better)", lambda m: m.latency_ms(0.50), "ms"),
-                  ("p99 latency (less is better)", lambda m: m.latency_ms(0.99), "ms")]
+        y = _bar_chart(shapes, y, word(lang, "svg rate"), servers, lambda m: m.rate,
+                       "req/s", rates, lang)
+        charts = [("svg p50", lambda m: m.latency_ms(0.50), "ms"),
+                  ("svg p99", lambda m: m.latency_ms(0.99), "ms")]
     for title, value, unit in charts:
-        y = _bar_chart(shapes, y, title, servers, value, unit)
+        y = _bar_chart(shapes, y, word(lang, title), servers, value, unit, lang=lang)
     for m in servers:
         if m.clients == timeline_clients:
-            y = _timeline(shapes, y, m)
+            y = _timeline(shapes, y, m, lang)
     return "\n".join([
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y:.0f}" '
         f'viewBox="0 0 {WIDTH} {y:.0f}" font-family="sans-serif">',

@@ -39,6 +39,19 @@ ENGLISH = {
         "pss: the same with each shared page divided among its processes (Linux only);",
         "/conn: growth over the server before any client, per connection served;",
         "threads, procs: the server's threads and processes while it held them."],
+    "svg title": "classicnet lab: workload {name}",
+    "svg ceiling": "instrument's ceiling (not drawn): {figures}; * within 20% of it",
+    "svg ceiling figure": "{rate:,.0f} req/s with {clients} client(s)",
+    "svg rate": "requests per second (more is better)",
+    "svg p50": "p50 latency (less is better)",
+    "svg p99": "p99 latency (less is better)",
+    "svg pss": "memory per connection, PSS (less is better)",
+    "svg rss": "memory per connection, RSS (shared pages counted in each process)",
+    "svg threads": "threads while holding the connections",
+    "svg bar": "{model}, {clients} client(s)",
+    "svg timeline": "timeline: {model}, {clients} client(s), {span:.2f} s (grey: "
+                    "waiting, colour: being served, paler: part of the time)",
+    "svg client": "client {client}",
 }
 
 CHINESE = {
@@ -69,6 +82,19 @@ CHINESE = {
         "pss（按比例内存）：同上，但每个共享页按共享它的进程数均分（仅 Linux）；",
         "/conn（每连接）：相对没有客户端时的增长，按已服务的连接平均；",
         "threads, procs（线程、进程）：持有这些连接时服务器的线程数和进程数。"],
+    "svg title": "classicnet 实验：负载 {name}",
+    "svg ceiling": "测量仪器的上限（不画出）：{figures}；* 表示在它的 20% 以内",
+    "svg ceiling figure": "{clients} 个客户端时 {rate:,.0f} req/s",
+    "svg rate": "每秒请求数（越多越好）",
+    "svg p50": "p50 延迟（越少越好）",
+    "svg p99": "p99 延迟（越少越好）",
+    "svg pss": "每个连接的内存，PSS（越少越好）",
+    "svg rss": "每个连接的内存，RSS（共享页在每个进程里各算一次）",
+    "svg threads": "持有连接时的线程数",
+    "svg bar": "{model}，{clients} 个客户端",
+    "svg timeline": "时间线：{model}，{clients} 个客户端，{span:.2f} 秒（灰色：等待，"
+                    "彩色：被服务，较浅：只有部分时间）",
+    "svg client": "客户端 {client}",
 }
 
 LANGUAGES = {"en": ENGLISH, "zh": CHINESE}

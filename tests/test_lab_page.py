@@ -82,6 +82,8 @@ def test_the_page_in_chinese():
     assert "<h2>负载 slow</h2>" in page and "全部运行完毕。" in page
     assert "<p>机器: 2 core(s)</p>" in page
     assert "pss（按比例内存）" in page
+    assert "测量仪器：对一个什么都不做的 asyncio 回显服务器，负载生成器达到了 2 个客户端时 " \
+           "5,000 req/s：这是它在这里能测到的最大值。" in page
     assert "<text " in page and "每秒请求数（越多越好）" in page and "客户端 1" in page
     assert "每个连接的内存，PSS（越少越好）" in page
     assert "<li>plain 一次只服务一个连接（同时最多 1 个）：其他连接在监听队列 backlog 里" \

@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .conclusions import conclusions
-from .report import instrument_lines, is_idle, servers_only, table
+from .report import ceilings, is_idle, servers_only, table
 from .svg import lab_svg
 from .words import word
 
@@ -94,8 +94,12 @@ def _section(lesson, lang):
                  models=", ".join(settings.models))) + "</p>"]
     if not servers_only(measurements):
         return parts + [f"<p>{escape(word(lang, 'not yet'))}</p>", "</section>"]
-    parts += [f'<p class="instrument">{escape(line)}</p>'
-              for line in instrument_lines(measurements)[:1]]
+    rates = ceilings(measurements)
+    if rates:
+        figures = ", ".join(word(lang, "svg ceiling figure", rate=rate, clients=clients)
+                            for clients, rate in rates.items())
+        parts.append(f'<p class="instrument">'
+                     f'{escape(word(lang, "instrument", figures=figures))}</p>')
     parts += _table(measurements, lang)
     parts += _sentences(conclusions(measurements, settings), lang)
     parts.append(f"<h3>{escape(word(lang, 'pictures'))}</h3>")

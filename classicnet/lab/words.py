@@ -39,6 +39,8 @@ ENGLISH = {
         "pss: the same with each shared page divided among its processes (Linux only);",
         "/conn: growth over the server before any client, per connection served;",
         "threads, procs: the server's threads and processes while it held them."],
+    "instrument": "instrument: the load generator reached {figures} against an asyncio "
+                  "echo that does no work: the most it can measure here.",
     "svg title": "classicnet lab: workload {name}",
     "svg ceiling": "instrument's ceiling (not drawn): {figures}; * within 20% of it",
     "svg ceiling figure": "{rate:,.0f} req/s with {clients} client(s)",
@@ -82,6 +84,8 @@ CHINESE = {
         "pss（按比例内存）：同上，但每个共享页按共享它的进程数均分（仅 Linux）；",
         "/conn（每连接）：相对没有客户端时的增长，按已服务的连接平均；",
         "threads, procs（线程、进程）：持有这些连接时服务器的线程数和进程数。"],
+    "instrument": "测量仪器：对一个什么都不做的 asyncio 回显服务器，负载生成器达到了 "
+                  "{figures}：这是它在这里能测到的最大值。",
     "svg title": "classicnet 实验：负载 {name}",
     "svg ceiling": "测量仪器的上限（不画出）：{figures}；* 表示在它的 20% 以内",
     "svg ceiling figure": "{clients} 个客户端时 {rate:,.0f} req/s",

@@ -178,3 +178,14 @@ def test_the_lab_shows_progress_on_a_terminal_and_pipes_only_the_report():
     assert b"[1/1] echo: plain with 2 client(s), about 0:02 left" in screen
     assert b"\r" not in out and b"[1/1]" not in out
     assert out.startswith(b"classicnet lab: workload echo")
+
+
+def test_a_churn_section_says_what_its_timeline_cannot_show():
+    churn = made_up("plain")
+    churn.connections = [(n % 2, n / 100, n / 100 + 0.001, n / 100 + 0.00101)
+                         for n in range(100)]
+    lesson = Lesson(settings("churn"), [churn], 2)
+    assert "A connection was served for 10 microseconds (the median)" in lesson_page(
+        [lesson])
+    assert "一个连接被服务的时间是 10 微秒（中位数）" in lesson_page([lesson], lang="zh")
+    assert "microseconds" not in lesson_page(lessons())

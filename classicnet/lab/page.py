@@ -22,7 +22,8 @@ from dataclasses import dataclass, field
 
 from .conclusions import conclusions
 from .report import ceilings, is_idle, servers_only, table
-from .svg import lab_svg
+from .svg import TIMELINE_CELLS, lab_svg
+from .timeline import resolution_note
 from .words import word
 
 __all__ = ["Lesson", "lesson_page", "write_page"]
@@ -105,6 +106,10 @@ def _section(lesson, lang):
     parts.append(f"<h3>{escape(word(lang, 'pictures'))}</h3>")
     parts.append("<figure>" + lab_svg(measurements, lesson.timeline_clients, name, lang)
                  + "</figure>")
+    shown = [m for m in servers_only(measurements) if m.clients == lesson.timeline_clients]
+    note = resolution_note(shown, TIMELINE_CELLS)
+    if note:
+        parts.append(f"<p>{escape(note.say(lang))}</p>")
     return parts + ["</section>"]
 
 

@@ -145,6 +145,22 @@ SENTENCES = {
         "a process per connection cost {ratio:,.0f}x the memory of a thread per "
         "connection (PSS).",
         "每个连接一个进程，内存代价是每个连接一个线程的 {ratio:,.0f} 倍（PSS）。"),
+    "short in microseconds": (
+        "A connection was served for {length:.0f} microseconds (the median), shorter "
+        "than one cell of the timeline ({cell:.0f} ms): ",
+        "一个连接被服务的时间是 {length:.0f} 微秒（中位数），比时间线的一格（{cell:.0f} "
+        "毫秒）还短："),
+    "short in ms": (
+        "A connection was served for {length:.1f} ms (the median), shorter than one "
+        "cell of the timeline ({cell:.0f} ms): ",
+        "一个连接被服务的时间是 {length:.1f} 毫秒（中位数），比时间线的一格（{cell:.0f} "
+        "毫秒）还短："),
+    "cannot tell": (
+        "a '+' says a client was served during part of that cell, and several '+' in "
+        "one column may have been served one after another or together; the picture "
+        "cannot tell, 'at once' in the table can.",
+        "'+' 表示客户端在那一格里有一部分时间在被服务；同一列里的几个 '+' 可能是一个接"
+        "一个被服务的，也可能是同时被服务的：图分辨不出来，表里的 'at once' 可以。"),
     "no proc": (
         "memory could not be measured here: it is read from Linux's /proc.",
         "这里无法测量内存：内存数据读自 Linux 的 /proc。"),

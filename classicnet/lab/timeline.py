@@ -27,6 +27,7 @@ table can (``intervals.most_overlap``).
 """
 
 from .intervals import served_intervals, waiting_intervals
+from .sentences import Sentence
 
 __all__ = ["IDLE", "LEGEND", "PART", "SERVED", "WAITING", "draw_timeline",
            "resolution_note", "shade",
@@ -95,13 +96,11 @@ def resolution_note(measurements, width=60):
     typical = sorted(lengths)[len(lengths) // 2]
     if typical >= cell:
         return None
-    length = (f"{typical * 1e6:.0f} microseconds" if typical < 0.001
-              else f"{typical * 1000:.1f} ms")
-    return (f"A connection was served for {length} (the median), "
-            f"shorter than one cell of the timeline ({cell * 1000:.0f} ms): a '+' "
-            f"says a client was served during part of that cell, and several '+' "
-            f"in one column may have been served one after another or together; "
-            f"the picture cannot tell, 'at once' in the table can.")
+    if typical < 0.001:
+        short = Sentence("short in microseconds", length=typical * 1e6, cell=cell * 1000)
+    else:
+        short = Sentence("short in ms", length=typical * 1000, cell=cell * 1000)
+    return short + Sentence("cannot tell")
 
 
 def draw_timeline(measurement, width=60, rows=20):

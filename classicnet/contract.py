@@ -52,9 +52,11 @@ SERVER_FLAGS = {
     "-h": "help", "--help": "help", "--version": "version", "--load": "load",
     "--plain": "model", "--threading": "model", "--forking": "model",
     "--pool": "pool_size", "--max-children": "max_children",
+    "--prefork": "workers", "--max-requests": "max_requests",
     "--tcp": "transport", "--udp": "transport", "--host": "host", "--port": "port",
     "--grace": "grace", "--timeout": "idle_timeout",
-    "--max-connections": "max_connections", "--udp-rate": "udp_rate",
+    "--max-connections": "max_connections", "--max-per-client": "max_per_client",
+    "--udp-rate": "udp_rate",
     "-v": "verbose", "--verbose": "verbose", "-q": "quiet", "--quiet": "quiet",
     "--trace": "trace", "--events": "events", "--events-fd": "events_fd",
 }

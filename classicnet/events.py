@@ -16,6 +16,8 @@ records that any number of listeners receive::
     failed      the handler raised (timeout, client        the same
                 gone, or an error in the handler)
     cut         a client was cut off at stop               the main thread
+    worker      a prefork worker ended and was replaced    the serving loop
+                (the pid it replaced, the new worker, why)
     step        one socketserver step (with --trace)       wherever it runs
     stopped     the server has stopped (finished, cut)     the main thread
 
@@ -126,12 +128,22 @@ def log_event(event):
         _log_failure(who, detail)
     elif kind == "cut":
         log.info("cut off %s at stop", who or f"process {detail.get('child')}")
+    elif kind == "worker" and detail["worker"] is None:
+        log.error("worker %d %s: not replaced yet, trying again", detail["replaced"],
+                  detail["reason"])
+    elif kind == "worker":
+        log.log(logging.INFO if detail["recycled"] else logging.WARNING,
+                "worker %d %s: replaced by worker %d", detail["replaced"],
+                detail["reason"], detail["worker"])
 
 
 def _log_limit(detail):
     if detail["limit"] == "max_connections":
         log.warning("refusing clients: %d connections at once (--max-connections)",
                     detail["value"])
+    elif detail["limit"] == "max_per_client":
+        log.warning("refusing clients: %d connections at once from one host "
+                    "(--max-per-client)", detail["value"])
     else:
         log.warning("dropping datagrams from %s: more than %d a second (--udp-rate)",
                     detail["host"], detail["value"])

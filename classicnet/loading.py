@@ -26,7 +26,11 @@ deserve different answers:
   ``NameError`` at module level).  Then the student needs Python's own
   traceback, but only their part of it: the frames inside importlib and
   classicnet say nothing useful.  ``StudentCodeError`` carries that
-  trimmed traceback as ``report``.
+  trimmed traceback as ``report``.  The same holds for a Ctrl-C while the
+  file runs (a loop at module level, say): the student sees where their
+  code was, and the exit status is 130, as for any program interrupted.
+  The launcher uses ``students_error()`` for a handler's ``prepare_server``
+  too.
 """
 
 import importlib
@@ -41,18 +45,26 @@ from .errors import UsageError
 from .registry import Entry, first_line, kind_of
 
 __all__ = ["StudentCodeError", "entry_for", "find_handler", "is_spec",
-           "load_file", "load_spec", "only_handler_in"]
+           "load_file", "load_spec", "only_handler_in", "students_error"]
 
 
 class StudentCodeError(Exception):
-    """The student's file raised while it was imported.
+    """The student's code raised while it was imported or prepared a server.
 
     ``report`` is the traceback to show them: their frames only.
+    ``status`` is the exit status to end with: 130 after a Ctrl-C, else 1.
     """
 
-    def __init__(self, report):
+    def __init__(self, report, status=1):
         super().__init__(report.rstrip().splitlines()[-1])
         self.report = report
+        self.status = status
+
+
+def students_error(error):
+    """A ``StudentCodeError`` for *error*, raised by a student's code."""
+    status = 130 if isinstance(error, KeyboardInterrupt) else 1
+    return StudentCodeError(student_traceback(error), status)
 
 
 def is_spec(text):
@@ -127,10 +139,10 @@ def load_file(path):
     with _first_on_path(os.path.dirname(path)), _in_modules(module):
         try:
             spec.loader.exec_module(module)
-        except (KeyboardInterrupt, SystemExit, UsageError):
+        except (SystemExit, UsageError):
             raise
         except BaseException as error:
-            raise StudentCodeError(student_traceback(error)) from None
+            raise students_error(error) from None
     _loaded[path] = module
     return module
 
@@ -184,7 +196,8 @@ def handler_classes_in(module):
 def student_traceback(error):
     """Python's traceback for *error*, less the frames of importlib and classicnet."""
     import traceback        # here: only a student's failing file needs it
-    ours = ("<frozen ", os.path.dirname(os.path.abspath(__file__)),
+    ours = ("<frozen ", "<builtin>/frozen ",     # CPython's, PyPy's importlib
+            os.path.dirname(os.path.abspath(__file__)),
             os.path.dirname(importlib.__file__))
     frames = traceback.extract_tb(error.__traceback__)
     theirs = [frame for frame in frames if not frame.filename.startswith(ours)]
@@ -208,8 +221,8 @@ def _import_module(name):
             found = importlib.util.find_spec(name)
         except (ModuleNotFoundError, ValueError):
             found = None
-        except Exception as error:
-            raise StudentCodeError(student_traceback(error)) from None
+        except (Exception, KeyboardInterrupt) as error:
+            raise students_error(error) from None
         if found is None:
             raise UsageError(f"no module named {name!r} (is its folder on sys.path? "
                              f"run from the folder that holds it)")
@@ -217,5 +230,5 @@ def _import_module(name):
             return importlib.import_module(name)
         except UsageError:
             raise
-        except Exception as error:
-            raise StudentCodeError(student_traceback(error)) from None
+        except (Exception, KeyboardInterrupt) as error:
+            raise students_error(error) from None

@@ -20,7 +20,8 @@ so is standard output, line by line (the readiness line and the settings
 under it).  Each of the three pipes has a thread of its own that reads it
 to its end, so a server that writes much never blocks on a full pipe.
 
-POSIX only: passing a pipe to a child process (``pass_fds``) is.
+POSIX only: passing a pipe to a child process (``pass_fds``) is
+(``compat.CAN_PASS_FDS``); elsewhere ``ServerProcess`` refuses at once.
 """
 
 import json
@@ -31,6 +32,7 @@ import sys
 import threading
 import time
 
+from .compat import CAN_PASS_FDS
 from .endpoints import parse_address
 
 __all__ = ["ServerProcess", "ServerProcessError", "START_TIMEOUT", "STOP_TIMEOUT"]
@@ -59,6 +61,9 @@ class ServerProcess:
     """
 
     def __init__(self, args, env=None, cwd=None, command=None, new_session=False):
+        if not CAN_PASS_FDS:
+            raise ServerProcessError(f"a server process is handed a pipe (pass_fds), "
+                                     f"which {sys.platform} cannot do")
         self.args = list(args)
         read_end, write_end = os.pipe()
         argv = [*(command or [sys.executable, "-m", "classicnet"]), *self.args,
@@ -123,6 +128,16 @@ class ServerProcess:
         with self.changed:
             return {(event["pid"], event["thread"]) for event in self.events
                     if event["event"] == "served"}
+
+    @property
+    def served_per_process(self):
+        """``{pid: connections served}``: how the processes shared the clients."""
+        with self.changed:
+            counts = {}
+            for event in self.events:
+                if event["event"] == "served":
+                    counts[event["pid"]] = counts.get(event["pid"], 0) + 1
+            return counts
 
     def log_text(self):
         with self.changed:

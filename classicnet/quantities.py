@@ -16,14 +16,26 @@ The command line puts the flag in front (``argument --timeout: must be
 ...``); a handler's option gets its flag in front too
 (``classicnet.contract``).  ``float("nan")`` and ``float("inf")`` are never
 valid: a duration that never ends is written as 0 where "no limit" is meant.
+
+Every kind has a ceiling as well as a floor, and says both in its message
+(and so in ``--help``): a number too large for the kernel (a timeout of
+1e19 seconds does not fit its ``struct timeval``) or for the machine (a
+million threads) is a typing mistake, and is better refused at once than
+met by the first client.  A timeout too small to be one (0.0000001 s is
+zero microseconds, which the kernel reads as "no timeout") is refused too.
 """
 
 import math
 
 __all__ = [
-    "Quantity", "byte_count", "count", "limit", "milliseconds", "port_number",
-    "positive_seconds", "seconds",
+    "DAY", "Quantity", "byte_count", "count", "descriptor", "limit",
+    "milliseconds", "port_number", "positive_seconds", "seconds", "timeout",
+    "workers",
 ]
+
+# The longest duration any option takes: a day, in seconds.  Longer is a
+# slip of the finger (and a timer's ceiling: threading.TIMEOUT_MAX).
+DAY = 86400
 
 
 class Quantity:
@@ -31,14 +43,18 @@ class Quantity:
 
     *convert* reads the text (``int``, ``float``); the value must be at
     least *low* (more than *low*, if *low_excluded*) and at most *high*.
-    *describe* says the valid values in words, for the error message.
+    *describe* says the valid values in words, for the error message and
+    for ``--help``.  With *or_zero*, 0 is valid too, whatever *low* says
+    (0 meaning "no limit").
     """
 
-    def __init__(self, name, convert, describe, low, high=math.inf, low_excluded=False):
+    def __init__(self, name, convert, describe, low, high=math.inf,
+                 low_excluded=False, or_zero=False):
         self.__name__ = name            # argparse names the type by it
         self.convert = convert
         self.describe = describe
         self.low, self.high, self.low_excluded = low, high, low_excluded
+        self.or_zero = or_zero
 
     def __call__(self, text):
         try:
@@ -52,6 +68,8 @@ class Quantity:
     def in_range(self, value):
         if not math.isfinite(value) or value > self.high:
             return False
+        if self.or_zero and value == 0:
+            return True
         return value > self.low if self.low_excluded else value >= self.low
 
 
@@ -63,12 +81,23 @@ def _whole(text):
 
 
 port_number = Quantity("port", _whole, "a port number from 0 to 65535", 0, 65535)
-count = Quantity("count", _whole, "a whole number of at least 1", 1)
-limit = Quantity("limit", _whole, "a whole number, 0 or more (0: no limit)", 0)
-seconds = Quantity("seconds", float, "0 or more seconds", 0)
-positive_seconds = Quantity("seconds", float, "more than 0 seconds", 0,
-                            low_excluded=True)
-milliseconds = Quantity("milliseconds", float, "0 or more milliseconds", 0)
+count = Quantity("count", _whole, "a whole number from 1 to 1000000", 1, 10**6)
+# Threads or processes started at once: a thousand is already a lot.
+workers = Quantity("count", _whole, "a whole number from 1 to 1000", 1, 1000)
+limit = Quantity("limit", _whole,
+                 "a whole number from 0 to 1000000 (0: no limit)", 0, 10**6)
+seconds = Quantity("seconds", float, f"from 0 to {DAY} seconds", 0, DAY)
+positive_seconds = Quantity("seconds", float, f"more than 0 and at most {DAY} seconds",
+                            0, DAY, low_excluded=True)
+# The kernel counts a socket's timeout in microseconds; below a millisecond
+# it is no timeout a person means.
+timeout = Quantity("seconds", float,
+                   f"0 (no limit) or from 0.001 to {DAY} seconds", 0.001, DAY,
+                   or_zero=True)
+milliseconds = Quantity("milliseconds", float,
+                        "from 0 to 60000 milliseconds (one minute)", 0, 60000)
+descriptor = Quantity("file descriptor", _whole,
+                      "a file descriptor number from 0 to 65535", 0, 65535)
 
 # Powers of 1024, as ls -h and dd understand K, M and G.
 BYTE_SUFFIXES = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -86,4 +115,5 @@ def _bytes(text):
 
 
 byte_count = Quantity("byte count", _bytes,
-                      "a number of bytes such as 1024, 512K, 10M or 2G", 0)
+                      "a number of bytes from 0 to 1024T, such as 1024, 512K, "
+                      "10M or 2G", 0, 1 << 50)

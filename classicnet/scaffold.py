@@ -14,8 +14,8 @@ with a bare timeout.  Existing files are never overwritten.
 
 import keyword
 import os
-import sys
 
+from .compat import is_standard_module
 from .errors import UsageError
 from .registry import COMMAND_WORDS, names
 
@@ -101,7 +101,7 @@ def check_module_name(name):
     if name in COMMAND_WORDS:
         raise UsageError(f"{name!r} is a classicnet command word; pick another "
                          f"name (reserved: {', '.join(sorted(COMMAND_WORDS))})")
-    if name in getattr(sys, "stdlib_module_names", ()) or name == "classicnet":
+    if is_standard_module(name) or name == "classicnet":
         raise UsageError(f"{name!r} would hide Python's own module {name!r}; "
                          f"pick another name, such as '{name}_server'")
     if name in names():

@@ -31,6 +31,8 @@ import errno
 import os
 import stat
 
+from .compat import process_exists
+
 __all__ = ["Root", "StorageError", "Upload", "clear_leftovers", "is_temporary"]
 
 TEMPORARY_PREFIX = ".cnfp-upload-"
@@ -68,13 +70,7 @@ def _writer_alive(name):
     pid = name[len(TEMPORARY_PREFIX):].split("-")[0]
     if not pid.isdigit() or int(pid) == os.getpid():
         return False
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True         # a process of another user
-    return True
+    return process_exists(int(pid))
 
 
 class Root:

@@ -29,11 +29,11 @@ The three tools, from the most real to the most direct:
 With pytest, the plugin in ``classicnet.pytest_plugin`` offers the same as
 fixtures (``classicnet_server``, ``classicnet_client``).
 
-The forking model needs one more step.  A forked child inherits every file
+The forking and prefork models need one more step.  A forked child inherits every file
 descriptor of its parent, and inside a test the parent is the test itself,
 client sockets included: the child serving a client would hold a copy of
 that client's own socket, and would never see it close.  So under
-``model="forking"`` the server runs in a process of its own, forked before
+``model="forking"`` or ``"prefork"`` the server runs in a process of its own, forked before
 the test opens any connection, exactly as it would from the command line.
 """
 
@@ -67,7 +67,7 @@ def running_server(handler, model="threading", transport=None,
     server = build_server(handler, model=model, transport=transport,
                           host=host, port=port, **settings)
     address = server.server_address[:2]
-    if model == "forking":
+    if model in ("forking", "prefork"):
         with _serving_in_own_process(server):
             yield address
     else:

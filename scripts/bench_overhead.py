@@ -5,8 +5,8 @@
                                      [--transports tcp,udp] [--models ...]
                                      [--connections 1,10,100]
 
-For each transport (tcp, udp), model (plain, threading, forking) and number
-of clients, the same load is put on two servers in turn:
+For each transport (tcp, udp), model (plain, threading, forking, prefork,
+pool) and number of clients, the same load is put on two servers in turn:
 
 * classicnet:  python -m classicnet echo --MODEL [--udp] -q
                (with --max-connections and --udp-rate off, so that the
@@ -18,6 +18,18 @@ of clients, the same load is put on two servers in turn:
                except request_queue_size = SOMAXCONN, as classicnet, so
                that 100 clients connecting at once are not refused
                (backlog 5).
+
+Two models have no socketserver class, so their baselines are other servers:
+
+* prefork (``--prefork N``) against a bare preforked TCPServer written here:
+  N processes forked after bind and listen, each calling serve_forever()
+  on the one listening socket;
+* pool over UDP (``--pool N --udp``) against bare UDPServer (the target
+  is at least 0.5 of it) and bare ThreadingUDPServer (at least 4x it): a
+  row for each.  ``--udp-delay MS`` makes every UDP answer wait (the
+  ``slow`` handler, and the same sleep in the bare one), which shows the
+  pool's concurrency instead of its cost: ``--models pool --transports udp
+  --udp-delay 10 --workers 8``.
 
 TCP load is the lab's load generator (64-byte messages, 100 requests per
 connection).  UDP load is the same idea for datagrams: each client keeps
@@ -61,6 +73,16 @@ sys.path.insert(0, ROOT)
 MESSAGE = b"x" * 64
 REQUESTS_PER_CONNECTION = 100
 RESEND_AFTER = 0.2
+# Processes of the prefork servers, threads of the UDP pool (--workers N).
+WORKERS = os.cpu_count() or 2
+# Milliseconds each UDP answer waits (--udp-delay MS: classicnet's slow
+# handler, and the same wait in the bare one); 0 is plain echo.
+DELAY = 0.0
+
+# The bare servers each classicnet model is compared to: its own, unless
+# listed here.  (A TCP pool has no bare counterpart, nor a UDP prefork.)
+BASELINES = {("prefork", "tcp"): ["prefork"], ("pool", "udp"): ["plain", "threading"],
+             ("pool", "tcp"): [], ("prefork", "udp"): []}
 BARE_CLASSES = {
     ("plain", "tcp"): "TCPServer", ("threading", "tcp"): "ThreadingTCPServer",
     ("forking", "tcp"): "ForkingTCPServer", ("plain", "udp"): "UDPServer",
@@ -91,6 +113,8 @@ class BareEchoDatagram(socketserver.BaseRequestHandler):
             sock.sendto(self.transform(data), self.client_address)
 
     def transform(self, data):
+        if DELAY:
+            time.sleep(DELAY / 1000)    # as classicnet's slow handler
         return data
 
 
@@ -98,6 +122,8 @@ def serve_bare(model, transport):
     """Run the bare socketserver echo server (this script, --bare MODEL TRANSPORT)."""
     import signal
     import threading
+    if model == "prefork":
+        return serve_bare_prefork()
     server_class = getattr(socketserver, BARE_CLASSES[model, transport])
     server_class.request_queue_size = socket.SOMAXCONN
     server_class.allow_reuse_address = transport == "tcp"
@@ -112,6 +138,29 @@ def serve_bare(model, transport):
         server.serve_forever()
 
 
+def serve_bare_prefork(workers=None):
+    """N processes, forked once, each calling serve_forever() on one socket."""
+    import signal
+    workers = workers or WORKERS
+    socketserver.TCPServer.request_queue_size = socket.SOMAXCONN
+    socketserver.TCPServer.allow_reuse_address = True
+    server = socketserver.TCPServer(("127.0.0.1", 0), BareEcho)
+    children = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:
+            server.serve_forever()      # until SIGTERM ends the process
+        children.append(pid)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+    host, port = server.server_address
+    print(f"bare: serving echo (prefork, tcp) on {host}:{port}", flush=True)
+    signal.sigwait({signal.SIGTERM})
+    for pid in children:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    server.server_close()
+
+
 def start(command, pin):
     from classicnet.endpoints import address_in_line
     if pin:
@@ -120,17 +169,32 @@ def start(command, pin):
     return process, address_in_line(process.stdout.readline())
 
 
-def cpu_of(pid):
-    """CPU seconds a process and its reaped children have used so far (Linux
-    /proc), or None.  Read while the server runs, so that neither start-up
-    nor shutting down (classicnet stops gracefully, bare socketserver is
-    killed by SIGTERM) is counted."""
+def cpu_of(pid, children=True):
+    """CPU seconds a process and its children, reaped or alive (prefork
+    workers), have used so far (Linux /proc), or None.  Read while the
+    server runs, so that neither start-up nor shutting down (classicnet
+    stops gracefully, bare socketserver is killed by SIGTERM) is counted."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
             fields = stat.read().rsplit(")", 1)[1].split()
     except OSError:
         return None
-    return sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    own = sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    if not children:
+        return own
+    return own + sum(cpu_of(child, False) or 0 for child in live_children(pid))
+
+
+def live_children(pid):
+    """The pids of *pid*'s child processes (Linux /proc)."""
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{entry}/stat") as stat:
+                parent = int(stat.read().rsplit(")", 1)[1].split()[1])
+        except OSError:
+            continue                # it ended while we looked
+        if parent == pid:
+            yield int(entry)
 
 
 # --- UDP load ---------------------------------------------------------------
@@ -206,11 +270,15 @@ def percentile(latencies, fraction):
 
 
 def server_command(kind, model, transport):
+    delayed = DELAY and transport == "udp"
     if kind == "classicnet":
-        return [sys.executable, "-m", "classicnet", "echo", f"--{model}",
+        flag = [f"--{model}"] + ([str(WORKERS)] if model in ("prefork", "pool") else [])
+        handler = ["slow", "--delay", str(DELAY)] if delayed else ["echo"]
+        return [sys.executable, "-m", "classicnet", *handler, *flag,
                 f"--{transport}", "--port", "0", "-q", "--max-connections", "0",
                 "--udp-rate", "0"]
-    return [sys.executable, os.path.abspath(__file__), "--bare", model, transport]
+    return [sys.executable, os.path.abspath(__file__), "--bare", model, transport,
+            "--workers", str(WORKERS), "--udp-delay", str(DELAY if delayed else 0)]
 
 
 def one_run(kind, model, transport, connections, duration, pin):
@@ -247,18 +315,22 @@ def one_run(kind, model, transport, connections, duration, pin):
 
 
 def compare(model, transport, connections, runs, duration):
+    """Run classicnet's *model* and its baselines in turn, *runs* times each;
+    return ``{(kind, model): [figures of each run]}`` and whether pinned."""
     pin = connections == 1 and shutil.which("taskset") is not None \
         and hasattr(os, "sched_setaffinity")
     if pin:
         everywhere = os.sched_getaffinity(0)
         os.sched_setaffinity(0, {0})
-    figures = {"classicnet": [], "bare": []}
+    servers = [("classicnet", model)] + [
+        ("bare", bare) for bare in BASELINES.get((model, transport), [model])]
+    figures = {server: [] for server in servers}
     try:
         for number in range(runs):
-            order = ("classicnet", "bare") if number % 2 == 0 else ("bare", "classicnet")
-            for kind in order:
-                figures[kind].append(one_run(kind, model, transport, connections,
-                                             duration, pin))
+            order = servers if number % 2 == 0 else servers[::-1]
+            for kind, which in order:
+                figures[kind, which].append(one_run(kind, which, transport,
+                                                    connections, duration, pin))
     finally:
         if pin:
             os.sched_setaffinity(0, everywhere)
@@ -309,7 +381,7 @@ def instructions_per_request(kind, model, transport, counts=(500, 2500)):
 def compare_instructions(transports, models):
     # A forking server's work is in its children, which callgrind would
     # count as programs of their own: only the other models are counted.
-    models = [model for model in models if model != "forking"]
+    models = [model for model in models if model not in ("forking", "prefork")]
     print("instructions per request, counted by callgrind (one client; "
           f"PYTHONHASHSEED=0); {sys.version.split()[0]}", flush=True)
     print(f"{'transport':<9} {'model':<10} {'classicnet':>11} {'bare':>8} {'ratio':>6}")
@@ -325,16 +397,24 @@ def compare_instructions(transports, models):
 
 
 def main(argv=None):
+    global WORKERS, DELAY
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--duration", type=float, default=1.0, help="seconds per run")
     parser.add_argument("--transports", default="tcp,udp")
-    parser.add_argument("--models", default="plain,threading,forking")
+    parser.add_argument("--models", default="plain,threading,forking,prefork,pool")
+    parser.add_argument("--workers", type=int, default=WORKERS,
+                        help="processes of prefork, threads of the UDP pool "
+                             "(default: one per core)")
     parser.add_argument("--connections", default="1,10,100")
     parser.add_argument("--instructions", action="store_true",
                         help="count instructions per request with valgrind instead")
+    parser.add_argument("--udp-delay", type=float, default=0.0, metavar="MS",
+                        help="UDP only: answer after MS milliseconds (classicnet's "
+                             "slow handler), to show the pool's concurrency")
     parser.add_argument("--bare", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    WORKERS, DELAY = args.workers, args.udp_delay
     if args.bare:
         return serve_bare(*args.bare)    # a process with nothing else imported
     transports = args.transports.split(",")
@@ -344,35 +424,51 @@ def main(argv=None):
     counts = [int(n) for n in args.connections.split(",")]
     print(f"settings: {args.runs} runs of {args.duration:g} s per server, alternating; "
           f"{len(MESSAGE)}-byte echo, {REQUESTS_PER_CONNECTION} requests per TCP "
-          f"connection; {os.cpu_count()} cores; Python {sys.version.split()[0]}; "
+          f"connection; {WORKERS} prefork processes and UDP pool threads; "
+          f"UDP answers wait {DELAY:g} ms; "
+          f"{os.cpu_count()} cores; Python {sys.version.split()[0]}; "
           f"load average {os.getloadavg()[0]:.1f}", flush=True)
     print("ratio: classicnet's median requests/s over bare's.  p99: the 99th "
           "percentile latency in ms (median of the runs).  cpu us/req: the server's "
           "CPU time per answered request (median; children included, start-up and "
           "stop excluded), which a busy machine disturbs far less.")
-    print(f"{'transport':<9} {'model':<10} {'conns':>5} {'classicnet/s':>12} "
+    print(f"{'transport':<9} {'model (/bare)':<17} {'conns':>5} {'classicnet/s':>12} "
           f"{'bare/s':>8} {'ratio':>6} {'p99 cn/bare':>13} {'cpu us/req cn/bare':>19}  "
           f"pinned  runs (classicnet | bare)", flush=True)
     worst = float("inf")
     for transport in transports:
         for model in models:
+            if not BASELINES.get((model, transport), [model]):
+                continue
             for connections in counts:
                 figures, pin = compare(model, transport, connections, args.runs,
                                        args.duration)
-                rate = {kind: median_of(runs, 0) for kind, runs in figures.items()}
-                ratio = rate["classicnet"] / rate["bare"] if rate["bare"] else float("nan")
-                worst = min(worst, ratio)
-                p99 = "/".join(f"{median_of(figures[k], 1):.2f}" for k in figures)
-                cpu = "/".join(f"{median_of(figures[k], 2):.1f}" for k in figures)
-                runs = " | ".join(" ".join(f"{f[0]:.0f}" for f in figures[k])
-                                  for k in figures)
-                print(f"{transport:<9} {model:<10} {connections:>5} "
-                      f"{rate['classicnet']:>12,.0f} {rate['bare']:>8,.0f} {ratio:>6.2f} "
-                      f"{p99:>13} {cpu:>19}  {'yes' if pin else 'no':<6}  {runs}",
-                      flush=True)
-    print(f"lowest ratio: {worst:.2f} (target: at least 0.95); load average now "
+                for line, ratio in rows(model, transport, connections, figures, pin):
+                    print(line, flush=True)
+                    if (model, transport) != ("pool", "udp"):
+                        worst = min(worst, ratio)
+    lowest = f"{worst:.2f}" if worst != float("inf") else "-"
+    print(f"lowest ratio: {lowest} (target: at least 0.95; the UDP pool's, not "
+          f"counted here: at least 0.5 of plain, 4x threading); load average now "
           f"{os.getloadavg()[0]:.1f}")
     return 0
+
+
+def rows(model, transport, connections, figures, pin):
+    """One line of the table for each baseline, and its ratio."""
+    ours = figures["classicnet", model]
+    for (kind, which), theirs in figures.items():
+        if kind != "bare":
+            continue
+        rate, bare_rate = median_of(ours, 0), median_of(theirs, 0)
+        ratio = rate / bare_rate if bare_rate else float("nan")
+        label = model if which == model else f"{model}/{which}"
+        p99 = f"{median_of(ours, 1):.2f}/{median_of(theirs, 1):.2f}"
+        cpu = f"{median_of(ours, 2):.1f}/{median_of(theirs, 2):.1f}"
+        runs = " | ".join(" ".join(f"{f[0]:.0f}" for f in each) for each in (ours, theirs))
+        yield (f"{transport:<9} {label:<17} {connections:>5} {rate:>12,.0f} "
+               f"{bare_rate:>8,.0f} {ratio:>6.2f} {p99:>13} {cpu:>19}  "
+               f"{'yes' if pin else 'no':<6}  {runs}"), ratio
 
 
 if __name__ == "__main__":

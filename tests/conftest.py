@@ -32,8 +32,10 @@ from classicnet.process import ServerProcess, changed_environment
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-# Every blocking step of a test is bounded by this many seconds.
-TIMEOUT = 10
+# Every blocking step of a test is bounded by this many seconds: three
+# times as many on PyPy, whose every new process starts slowly (its JIT
+# warms up afresh), so that a busy machine cannot make a passing test fail.
+TIMEOUT = 30 if sys.implementation.name == "pypy" else 10
 
 MODELS = ["plain", "threading"] + (["forking"] if hasattr(os, "fork") else [])
 

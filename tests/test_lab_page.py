@@ -20,14 +20,15 @@ from classicnet.lab.watching import LivePage, ProgressLine
 
 from conftest import TIMEOUT, classicnet_command, classicnet_env
 
-MODELS = ["plain", "threading", REFERENCE]
+MODELS = ["plain", "threading", "prefork", REFERENCE]
 
 
-def made_up(model, rate=100.0, memory=None):
+def made_up(model, rate=100.0, memory=None, cpu=0.1):
     return Measurement(model=model, clients=2, duration=1.0, requests=int(rate),
                        latencies=[0.01], connections=[(0, 0.0, 0.1, 0.5),
                                                       (1, 0.0, 0.5, 1.0)],
-                       start=0.0, cpu_seconds=0.1, memory=memory)
+                       start=0.0, cpu_seconds=cpu, memory=memory,
+                       shares={11: 3, 12: 2} if model == "prefork" else {})
 
 
 def settings(workload="slow"):
@@ -86,8 +87,24 @@ def test_the_page_in_chinese():
            "5,000 req/s：这是它在这里能测到的最大值。" in page
     assert "<text " in page and "每秒请求数（越多越好）" in page and "客户端 1" in page
     assert "每个连接的内存，PSS（越少越好）" in page
-    assert "<li>plain 一次只服务一个连接（同时最多 1 个）：其他连接在监听队列 backlog 里" \
-           "等待。</li>" in page
+    assert "<li>plain 一次只服务一个连接（同时最多 1 个）：其他连接在等待轮到自己" \
+           "。</li>" in page
+    assert "<li>prefork 的工作进程分别服务了 3、2 个连接：每个新连接只唤醒一个在 " \
+           "accept() 里等待的工作进程，而不是全部（没有惊群效应）。</li>" in page
+
+
+def test_the_page_says_what_was_skipped_and_what_was_not_measured():
+    skipped = settings("slow")
+    skipped.skipped = ["the forking model: win32 has no os.fork()"]
+    lesson = Lesson(skipped, [made_up(model, cpu=None) for model in MODELS], 2)
+    for lang, words in (("en", ["Skipped: the forking model: win32 has no os.fork().",
+                                "cpu not measured: it needs /proc"]),
+                        ("zh", ["跳过：the forking model: win32 has no os.fork()。",
+                                "cpu 未测量：它需要 /proc"])):
+        page = lesson_page([lesson], lang=lang, finished=True)
+        for text in words:
+            assert text in page, (lang, text)
+    assert "cpu not measured" not in lesson_page(lessons(), finished=True)
 
 
 def test_a_page_is_replaced_whole_or_not_at_all(tmp_path):

@@ -21,12 +21,12 @@ from classicnet.testing import running_server
 
 
 def made_up(model="plain", clients=2, rate=100.0, connections=(), latencies=(0.01,),
-            cpu=None, servers=(), load=None, errors=None, unfinished=0):
+            cpu=None, servers=(), load=None, errors=None, unfinished=0, shares=None):
     return Measurement(
         model=model, clients=clients, duration=1.0, requests=int(rate),
         latencies=sorted(latencies), connections=list(connections), start=0.0,
         errors=errors or {}, unfinished=unfinished, servers=set(servers),
-        cpu_seconds=cpu, load_average=load)
+        cpu_seconds=cpu, load_average=load, shares=shares or {})
 
 
 SEQUENTIAL = [(0, 0.0, 0.1, 0.5), (1, 0.0, 0.5, 1.0)]
@@ -263,7 +263,7 @@ def test_cheap_answers_make_threading_slower_and_leaders_are_named():
     assert said[0] == ("With 10 client(s), pool and plain served the most requests "
                        "(1,050 and 1,000/s).")
     assert said[1] == ("plain served one connection at a time (at most 1 at once): "
-                       "the others waited in the listen backlog.")   # pool's p99 is worse
+                       "the others waited their turn.")   # pool's p99 is worse
     assert said[2].startswith("threading was slower than plain (0.50x): each answer "
                               "costs so little that starting 30 threads")
 
@@ -379,6 +379,12 @@ def test_every_sentence_can_be_said_in_chinese():
           idle("forking", 4, (1000, 800, 1, 1), (41000, 5000, 5, 5), clients=6)],
          settings(max_children=4)),
         ([idle("plain", 0, None, None)], settings()),
+        ([made_up("threading", 10, 60, TOGETHER, cpu=0.36, latencies=[0.005]),
+          made_up("forking", 10, 30, TOGETHER, cpu=0.3,
+                  servers=[(pid, "s") for pid in range(300)]),
+          made_up("prefork", 10, 108, TOGETHER, cpu=0.59, latencies=[0.005], load=16.0,
+                  servers=[(11, "s"), (12, "s")], shares={11: 520, 12: 480})],
+         settings(prefork_workers=2)),
     ]
     said = [s for measurements, lab in scenarios for s in conclusions(measurements, lab)]
     assert len(said) >= 20
@@ -395,3 +401,43 @@ def test_every_template_is_said_in_both_languages():
         values = {name: 1.5 if spec else "x" for name, spec in fields}
         sentence = Sentence(key, **values)
         assert sentence.say("en") == sentence and sentence.say("zh") != sentence, key
+
+
+def test_prefork_is_explained_from_its_numbers():
+    workers = [(pid, "classicnet-server") for pid in (11, 12)]
+    said = conclusions([
+        made_up("threading", 10, 1000, TOGETHER, cpu=1.0),
+        made_up("forking", 10, 300, TOGETHER, cpu=1.0,
+                servers=[(pid, "s") for pid in range(300)]),
+        made_up("prefork", 10, 1800, TOGETHER, cpu=1.9, servers=workers,
+                latencies=[0.001],
+                shares={11: 520, 12: 480}),
+    ], settings(prefork_workers=2))
+    assert ("prefork served 6.0x forking's requests: its 2 processes were forked "
+            "once, at start-up, where forking started 300, one per connection.") in said
+    assert any(s.startswith("prefork served 1.8x threading's requests with 1.90 "
+                            "cores: its workers are processes") for s in said)
+    assert ("prefork served at most 2 connections at once with 2 workers; the other "
+            "clients waited in the listen backlog.") in said
+    assert any(s.startswith("prefork's workers served 520, 480 connections: each new "
+                            "connection woke one worker") for s in said)
+
+
+def test_a_prefork_short_of_cores_names_the_busy_machine():
+    said = conclusions([
+        made_up("threading", 10, 60, TOGETHER, cpu=0.36, latencies=[0.005]),
+        made_up("prefork", 10, 108, TOGETHER, cpu=0.59, latencies=[0.005], load=16.0),
+    ], settings(prefork_workers=4))
+    assert ("prefork served 1.8x threading's requests with 0.59 cores: its workers are "
+            "processes, each with its own GIL, so they compute in parallel as "
+            "forking's children do.  It did not get every core: the machine was "
+            "busy (load average 16.0).") in said
+
+
+def test_a_slower_prefork_is_not_praised():
+    said = conclusions([
+        made_up("threading", 2, 1000, TOGETHER, cpu=0.2),
+        made_up("forking", 2, 800, TOGETHER, servers=[(n, "s") for n in range(9)]),
+        made_up("prefork", 2, 900, TOGETHER, cpu=0.2, shares={11: 1}),
+    ], settings(prefork_workers=4))
+    assert not any(s.startswith("prefork") for s in said)

@@ -11,6 +11,7 @@ from classicnet.errors import UsageError
 from classicnet.testing import running_server
 
 from conftest import TIMEOUT, run_cli
+from resources import settles_to
 
 
 def ask(client, message=b"?"):
@@ -67,6 +68,8 @@ def test_stop_with_idle_and_queued_clients_ends_the_workers():
         for client in clients[:2]:
             assert ask(client, b"x") == b"x"
         clients[2].sendall(b"queued")
+        # Accepted (and queued) by the server, not only by the kernel:
+        assert settles_to(server.connections_in_service, 3) == 3
         finished, cut = launcher.stop(server, thread, grace=0)
         assert cut == 3
         for client in clients:
@@ -101,7 +104,7 @@ def test_a_server_closed_before_any_client_has_no_workers():
 
 
 @pytest.mark.parametrize("settings, message", [
-    ({"pool_size": 0}, "pool_size must be a whole number of at least 1, not 0"),
+    ({"pool_size": 0}, "pool_size must be a whole number from 1 to 1000, not 0"),
     ({"pool_size": True}, "not True"),
     ({"pool_size": 2.5}, "not 2.5"),
 ])
@@ -146,7 +149,7 @@ def test_the_pool_flag_picks_the_model_and_its_size(cli):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--pool", "0"], "--pool: must be a whole number of at least 1, not '0'"),
+    (["--pool", "0"], "--pool: must be a whole number from 1 to 1000, not '0'"),
     (["--pool", "2", "--threading"], "not allowed with argument"),
     (["--max-children", "2"], "max_children is a setting of the forking model"),
     (["--max-children", "x"], "not 'x'"),

@@ -53,7 +53,7 @@ def test_a_failing_handler_traces_handle_error(caplog):
 
     caplog.set_level(logging.INFO, logger="classicnet.trace")
     server = trace_server(build_server(Failing, model="plain", port=0))
-    assert type(server).__name__ == "TracedTCPServer"
+    assert type(server).__name__ == "TracedPlainTCPServer"
     assert server.RequestHandlerClass.__name__ == "Failing"
     with running(server):
         with connect(server.server_address) as client:

@@ -37,7 +37,7 @@ def test_slow_and_work_echo_every_message(name, settings, transport):
 @pytest.mark.parametrize("name, setting", [("slow", "delay"), ("work", "cost")])
 @pytest.mark.parametrize("value", [-1.0, float("nan"), float("inf")])
 def test_negative_or_endless_costs_are_usage_errors(name, setting, value):
-    with pytest.raises(UsageError, match=f"--{setting} must be 0 or more milliseconds"):
+    with pytest.raises(UsageError, match=f"--{setting} must be from 0 to 60000 milliseconds"):
         launcher.build_server(name, port=0, **{setting: value})
 
 

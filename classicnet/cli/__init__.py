@@ -1,6 +1,7 @@
 """The command line: parse, call the library, turn errors into exit statuses.
 
-    python -m classicnet HANDLER [--plain | --threading | --forking | --pool N]
+    python -m classicnet HANDLER [--plain | --threading | --forking | --pool N
+                                  | --prefork N]
                                  [--tcp | --udp] [--host HOST] [--port PORT]
                                  [handler options] [-v | -q]
     python -m classicnet list | help [HANDLER]
@@ -18,7 +19,8 @@ every client, and every module imported makes that copy dearer.
 
 ``main()`` is two named steps, ``choose_command()`` and running it, inside
 the one place that turns errors into exit statuses: 0 after a clean stop
-(Ctrl-C and SIGTERM included), 2 for a usage mistake (unknown handler, bad
+(Ctrl-C and SIGTERM included; 129 after SIGHUP, 131 after SIGQUIT, see
+``launcher``), 130 after a Ctrl-C while a student's file is imported, 2 for a usage mistake (unknown handler, bad
 flag or port, a transport or model that cannot be had), 1 for a runtime
 failure (port in use, permission denied).  Each error is one line on
 standard error, never a traceback.
@@ -46,7 +48,7 @@ def main(argv=None):
         return fail(error, 2)
     except loading.StudentCodeError as error:
         sys.stderr.write(error.report)
-        return 1
+        return error.status
     except BrokenPipeError:
         # The reader went away (``classicnet list | head -1``): say nothing more.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -13,7 +13,8 @@ from ..registry import KINDS
 
 __all__ = [
     "add_address_flags", "add_kind_flags", "argument_type", "comma_list",
-    "count", "limit", "port_number", "positive_seconds", "seconds",
+    "count", "descriptor", "limit", "milliseconds", "port_number",
+    "positive_seconds", "seconds", "timeout", "workers",
 ]
 
 
@@ -34,6 +35,10 @@ count = argument_type(quantities.count)
 limit = argument_type(quantities.limit)
 seconds = argument_type(quantities.seconds)
 positive_seconds = argument_type(quantities.positive_seconds)
+timeout = argument_type(quantities.timeout)
+milliseconds = argument_type(quantities.milliseconds)
+workers = argument_type(quantities.workers)
+descriptor = argument_type(quantities.descriptor)
 
 
 def comma_list(item_type, choices=None):

@@ -54,7 +54,7 @@ def check_parser(protocols):
     add_address_flags(parser, "the server's address", "the server's port")
     parser.add_argument("--timeout", type=positive_seconds, default=DEFAULT_TIMEOUT,
                         metavar="S", help="the longest wait for any answer "
-                        "(default: %(default)s)")
+                        "(more than 0, at most 86400; default: %(default)s)")
     parser.add_argument("--concurrent", action="store_true",
                         help="fail a server that serves one client at a time "
                              "(for the homework 'a server for several clients')")

@@ -58,8 +58,8 @@ def client_parser(default_wait):
     add_address_flags(parser, "the server's address", "the server's port")
     parser.add_argument("--wait", type=seconds, default=default_wait,
                         metavar="S", help="with piped input: after its end, wait "
-                        "at most S seconds for the server's answers "
-                        "(default: %(default)s)")
+                        "at most S seconds for the server's answers, "
+                        "0 to 86400 (default: %(default)s)")
     return parser
 
 

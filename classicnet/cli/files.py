@@ -4,10 +4,10 @@ import argparse
 import os
 import sys
 
-from .. import framing
+from .. import framing, quantities
 from ..endpoints import check_host, format_address
 from ..text import printable
-from .arguments import add_address_flags
+from .arguments import add_address_flags, argument_type
 from .messages import PROG, fail
 
 __all__ = ["run"]
@@ -29,8 +29,9 @@ def files_parser():
     start = get.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true",
                        help="continue an interrupted download from PATH.part")
-    start.add_argument("--offset", type=int, metavar="N",
-                       help="continue from byte N of PATH.part")
+    start.add_argument("--offset", type=argument_type(quantities.byte_count),
+                       metavar="N", help="continue from byte N of PATH.part "
+                       "(0 to 1024T)")
     put = words.add_parser("put", help="upload a file (checked with sha256)")
     put.add_argument("path", metavar="PATH", help="the local file to upload")
     put.add_argument("--as", dest="name", metavar="NAME",

@@ -1,31 +1,35 @@
 """``classicnet lab``: compare the concurrency models under load.
 
 Its steps, each a function: parse the options (``lab_parser``), make one
-``Settings`` per workload (``lab_settings``), watch the runs (the progress
-line, the lesson page and, with ``--serve``, the server that shows it),
-run the lab for each workload (``run_workloads``), and with ``--serve`` keep
-the page on until Ctrl-C (``wait_until_stopped``).
+``Settings`` per workload (``lab_settings``) for the models this system can
+run (``models_to_run``: forking and prefork need os.fork), watch the runs
+(the progress line, the lesson page and, with ``--serve``, the server that
+shows it: ``lab_page``), run the lab for each workload (``run_workloads``),
+and with ``--serve`` keep the page on until Ctrl-C (``wait_until_stopped``).
 """
 
 import argparse
 import contextlib
 import os
-import signal
 import sys
-import tempfile
-import threading
 
-from .. import launcher
+from .. import compat
 from ..errors import UsageError
 from ..launcher import DEFAULT_HOST
-from .arguments import comma_list, count, port_number, positive_seconds
-from .messages import PROG, explain_os_error, fail
+from .arguments import (comma_list, count, descriptor, milliseconds, port_number,
+                        positive_seconds, workers)
+from .lab_page import live_page, wait_until_stopped
+from .messages import PROG, fail
 
 __all__ = ["run"]
 
 # Seconds a run takes besides its --duration (starting and stopping a
 # server, the drain): the progress line's first guess.
 RUN_OVERHEAD = 1.5
+
+# The models that need os.fork(): left out of the default list where it is
+# missing (and said so), refused by name.
+FORKED_MODELS = ("forking", "prefork")
 
 
 def lab_parser(lab):
@@ -42,28 +46,31 @@ def lab_parser(lab):
                         help="what every request costs the server, one or several "
                              "(default: echo)")
     parser.add_argument("--clients", type=comma_list(count), default=[1, 10, 100],
-                        metavar="N,N,...", help="numbers of clients at once "
+                        metavar="N,N,...", help="numbers of clients at once, each 1 to 1000000 "
                         "(default: 1,10,100)")
-    parser.add_argument("--models", type=comma_list(str, models),
-                        default=list(models), metavar="M,M,...",
+    parser.add_argument("--models", type=comma_list(str, models), metavar="M,M,...",
                         help=f"models to compare, from: {', '.join(models)} (default: "
-                             f"all; asyncio is an event loop, not socketserver)")
+                             f"all; forking and prefork only where os.fork exists; "
+                             f"asyncio is an event loop, not socketserver)")
     parser.add_argument("--duration", type=positive_seconds, default=2.0, metavar="S",
-                        help="seconds of load per model and number of clients; "
-                             "idle: seconds the connections are held "
+                        help="seconds of load per model and number of clients, up to "
+                             "86400; idle: seconds the connections are held "
                              "(default: %(default)s)")
-    parser.add_argument("--delay", type=float, metavar="MS",
-                        help="slow: milliseconds each answer waits (default: 10)")
-    parser.add_argument("--cost", type=float, metavar="MS",
-                        help="work: milliseconds of CPU per answer (default: 5)")
+    parser.add_argument("--delay", type=milliseconds, metavar="MS",
+                        help="slow: milliseconds each answer waits, 0 to 60000 (default: 10)")
+    parser.add_argument("--cost", type=milliseconds, metavar="MS",
+                        help="work: milliseconds of CPU per answer, 0 to 60000 (default: 5)")
     parser.add_argument("--requests", type=count, metavar="N",
-                        help="requests per connection (default: the workload's)")
-    parser.add_argument("--pool", type=count, default=4, metavar="N",
-                        help="worker threads of the pool model (default: %(default)s)")
-    parser.add_argument("--max-children", type=count, metavar="N",
-                        help="processes at once for forking (default: socketserver's 40)")
-    parser.add_argument("--processes", type=count, metavar="N",
-                        help="load generator processes (default: one per core)")
+                        help="requests per connection, 1 to 1000000 (default: the workload's)")
+    parser.add_argument("--pool", type=workers, default=4, metavar="N",
+                        help="worker threads of the pool model, 1 to 1000 (default: %(default)s)")
+    parser.add_argument("--prefork", type=workers, default=4, metavar="N",
+                        help="worker processes of the prefork model, 1 to 1000 "
+                             "(default: %(default)s)")
+    parser.add_argument("--max-children", type=workers, metavar="N",
+                        help="processes at once for forking, 1 to 1000 (default: socketserver's 40)")
+    parser.add_argument("--processes", type=workers, metavar="N",
+                        help="load generator processes, 1 to 1000 (default: one per core)")
     parser.add_argument("--no-ceiling", dest="ceiling", action="store_false",
                         help="skip measuring the instrument: the load generator's "
                              "own ceiling, against a server that does no work")
@@ -85,7 +92,7 @@ def lab_parser(lab):
                       help="--serve: the address to serve on (default: %(default)s)")
     page.add_argument("--port", type=port_number, default=8000,
                       help="--serve: the port, 0 for any free one (default: %(default)s)")
-    page.add_argument("--events-fd", type=int, metavar="N",
+    page.add_argument("--events-fd", type=descriptor, metavar="N",
                       help="--serve: write the page server's events as JSON lines to "
                            "file descriptor N (for a program that starts the lab)")
     return parser
@@ -93,15 +100,34 @@ def lab_parser(lab):
 
 def lab_settings(lab, args):
     """One ``Settings`` per workload asked for."""
-    if "forking" in args.models and not hasattr(os, "fork"):
-        raise UsageError(f"the forking model needs os.fork(), which {sys.platform} "
-                         "does not have; leave it out of --models")
+    models, skipped = models_to_run(args.models, lab.LAB_MODELS)
     return [lab.Settings(
-        workload=lab.WORKLOADS[name], models=args.models, client_counts=args.clients,
-        duration=args.duration, delay=args.delay, cost=args.cost,
-        requests_per_connection=args.requests, pool_size=args.pool,
-        max_children=args.max_children, processes=args.processes,
-        ceiling=args.ceiling) for name in dict.fromkeys(args.workload)]
+        workload=lab.WORKLOADS[name], models=models, skipped=skipped,
+        client_counts=args.clients, duration=args.duration, delay=args.delay,
+        cost=args.cost, requests_per_connection=args.requests, pool_size=args.pool,
+        prefork_workers=args.prefork, max_children=args.max_children,
+        processes=args.processes, ceiling=args.ceiling)
+        for name in dict.fromkeys(args.workload)]
+
+
+def models_to_run(asked, available):
+    """The models to measure, and why any of the default ones is left out.
+
+    A model asked for by name that cannot run here is a usage error; the
+    default list (every model in *available*) keeps only what this system
+    can run, and says so.
+    """
+    if asked is not None:
+        forked = [model for model in asked if model in FORKED_MODELS]
+        if forked and not compat.CAN_FORK:
+            raise UsageError(f"the {forked[0]} model needs os.fork(), which "
+                             f"{sys.platform} does not have; leave it out of --models")
+        return asked, []
+    if compat.CAN_FORK:
+        return list(available), []
+    return ([model for model in available if model not in FORKED_MODELS],
+            [f"the {model} model: {sys.platform} has no os.fork()"
+             for model in available if model in FORKED_MODELS])
 
 
 def file_for(path, workload, several):
@@ -124,66 +150,15 @@ def run_workloads(lab, args, all_settings, observers):
                     csv_path=file_for(args.csv, name, several), observers=observers)
 
 
-def start_page_server(lab, folder, args, stack):
-    """Serve *folder* as ``--host`` and ``--port`` say, until *stack* closes;
-    returns the server.  LabError when the address cannot be bound."""
-    from ..events import JsonLines
-    from ..lab.serving import serve_folder
-    listeners = []
-    if args.events_fd is not None:
-        try:
-            os.fstat(args.events_fd)
-        except OSError:
-            raise UsageError(f"--events-fd {args.events_fd} is not an open file "
-                             "descriptor (the program that starts the lab passes it)"
-                             ) from None
-        listeners.append(JsonLines(args.events_fd))
-    try:
-        server, thread = serve_folder(folder, args.host, args.port, listeners)
-    except OSError as error:
-        raise lab.LabError(explain_os_error(error, f"{args.host}:{args.port}")) from None
-    stack.callback(launcher.stop, server, thread)
-    print(f"{PROG} lab: the lesson page is at http://{server.endpoint}/, "
-          f"serving on {server.endpoint}", flush=True)
-    return server
-
-
-def live_page(lab, args, all_settings, stack):
-    """The lesson page as the runs go (``--html``, ``--serve``), or None;
-    with ``--serve``, the server that shows it too."""
-    from ..lab.watching import LivePage
-    pages, server = [args.html] if args.html else [], None
-    if args.serve:
-        folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="classicnet-lab-"))
-        pages.append(os.path.join(folder, "index.html"))
-    if not pages:
-        return None, None
-    page = LivePage(pages, all_settings, args.lang, lab.machine_line(),
-                    lab.timeline_clients)
-    if args.serve:
-        server = start_page_server(lab, folder, args, stack)
-    return page, server
-
-
-def wait_until_stopped(server):
-    """Keep the finished page on until Ctrl-C or SIGTERM."""
-    stopped = threading.Event()
-    previous = {signum: signal.signal(signum, lambda *_: stopped.set())
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    print(f"the page stays on http://{server.endpoint}/ until Ctrl-C", flush=True)
-    try:
-        while not stopped.wait(0.5):
-            pass
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def run(argv):
     """Compare the concurrency models under load: a table, sentences, pictures."""
     from .. import lab
     from ..lab.watching import ProgressLine
     args = lab_parser(lab).parse_args(argv)
+    if not compat.CAN_PASS_FDS:
+        raise UsageError(f"the lab hands each server a pipe for its events "
+                         f"(pass_fds), which {sys.platform} cannot do; run it on "
+                         "Linux or macOS (on Windows: in WSL)")
     all_settings = lab_settings(lab, args)
     progress = ProgressLine.on(sys.stderr, sum(map(lab.runs_of, all_settings)),
                                args.duration + RUN_OVERHEAD)

@@ -32,8 +32,7 @@ def run(argv):
     configure_logging(args.verbose - args.quiet)
     server = build(args, options)
     listen_to(server, args)
-    serve(server, args)
-    return 0
+    return serve(server, args)
 
 
 def parse_server_args(argv):
@@ -53,6 +52,8 @@ def parse_server_args(argv):
         args.handler = entry.handlers[entry.default_kind]
     if args.pool_size is not None:
         args.model = "pool"
+    if args.workers is not None:
+        args.model = "prefork"
     options = {option.dest: getattr(args, option.dest) for option in entry.options}
     return args, options
 
@@ -68,8 +69,8 @@ def handler_entry(handler, parser):
 
 
 # The server-level settings, by their attribute names on the parsed arguments.
-SERVER_SETTINGS = ("idle_timeout", "max_connections", "udp_rate",
-                   "pool_size", "max_children")
+SERVER_SETTINGS = ("idle_timeout", "max_connections", "max_per_client", "udp_rate",
+                   "pool_size", "max_children", "workers", "max_requests")
 
 
 def build(args, options):
@@ -93,7 +94,12 @@ def listen_to(server, args):
         trace.trace_server(server)
         logging.getLogger("classicnet.trace").setLevel(logging.INFO)
     if args.events is not None:
-        server.events.subscribe(JsonLines.to_file(args.events))
+        try:
+            server.events.subscribe(JsonLines.to_file(args.events))
+        except OSError as error:
+            server.server_close()
+            raise UsageError(f"--events {args.events!r}: cannot append to it "
+                             f"({error.strerror or error})") from None
     if args.events_fd is not None:
         try:
             os.fstat(args.events_fd)
@@ -105,10 +111,12 @@ def listen_to(server, args):
 
 
 def serve(server, args):
-    """Serve until a stop signal; announce the server once it is serving."""
+    """Serve until a stop signal; announce the server once it is serving.
+    Return the exit status the signal calls for (``launcher.exit_status``)."""
     def announce():
         print(launcher.describe(server), flush=True)
         for name, value in vars(server.options).items():
             print(f"  {name.replace('_', '-')}: {value}", flush=True)
 
-    launcher.serve_until_signalled(server, args.grace, ready=announce)
+    stopped = launcher.serve_until_signalled(server, args.grace, ready=announce)
+    return launcher.exit_status(stopped.signal)

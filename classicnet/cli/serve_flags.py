@@ -14,7 +14,7 @@ from ..launcher import DEFAULT_GRACE
 from ..servers.datagrams import DEFAULT_UDP_RATE
 from ..servers.streams import DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_CONNECTIONS
 from .arguments import (add_address_flags, add_kind_flags, argument_type, count,
-                        limit, seconds)
+                        descriptor, limit, seconds, timeout, workers)
 from .commands import command_lines
 from .messages import PROG
 
@@ -78,19 +78,27 @@ def handler_lines():
             for entry in entries]
 
 
+# The models whose flag takes a number, and the setting the number lands in.
+COUNTED_MODELS = {"pool": "pool_size", "prefork": "workers"}
+
+
 def add_model_flags(parser):
     models = parser.add_argument_group("concurrency model (default: --plain)")
     exclusive = models.add_mutually_exclusive_group()
     for model, description in servers.MODELS.items():
-        if model == "pool":     # the one model flag that takes a number
-            exclusive.add_argument("--pool", dest="pool_size", type=count,
-                                   metavar="N", help=description + ", N of them")
+        if model in COUNTED_MODELS:     # the model flags that take a number
+            exclusive.add_argument(f"--{model}", dest=COUNTED_MODELS[model],
+                                   type=workers, metavar="N",
+                                   help=description + ", N of them (1 to 1000)")
         else:
             exclusive.add_argument(f"--{model}", dest="model", action="store_const",
                                    const=model, help=description)
-    models.add_argument("--max-children", type=count, metavar="N",
-                        help="with --forking: serve at most N clients at once "
-                             "(default: socketserver's 40)")
+    models.add_argument("--max-children", type=workers, metavar="N",
+                        help="with --forking: serve at most N clients at once, "
+                             "1 to 1000 (default: socketserver's 40)")
+    models.add_argument("--max-requests", type=count, metavar="M",
+                        help="with --prefork: replace a worker once it has "
+                             "served M clients, 1 to 1000000 (default: never)")
     parser.set_defaults(model="plain")
 
 
@@ -102,29 +110,36 @@ def add_network_flags(parser):
                       "port to listen on; 0 picks a free one")
     network.add_argument("--grace", type=seconds, default=DEFAULT_GRACE,
                          metavar="S", help="on Ctrl-C, give clients S seconds "
-                         "to finish before cutting them (default: %(default)s)")
+                         "to finish before cutting them, 0 to 86400 "
+                         "(default: %(default)s)")
 
 
 # The limits, one row each: what the flag reads, its default, its
 # placeholder and its help.  Each value lands under the name that
 # contract.SERVER_FLAGS gives the flag (--timeout -> idle_timeout).
 LIMITS = {
-    "--timeout": (seconds, DEFAULT_IDLE_TIMEOUT, "S",
-                  "disconnect a client that sends nothing for S seconds"),
+    "--timeout": (timeout, DEFAULT_IDLE_TIMEOUT, "S",
+                  "disconnect a client that sends nothing for S seconds, "
+                  "0.001 to 86400"),
     "--max-connections": (limit, DEFAULT_MAX_CONNECTIONS, "N",
                           "serve at most N connections at once; refuse more "
-                          "with a one-line message"),
+                          "with a one-line message; 0 to 1000000"),
+    "--max-per-client": (limit, None, "N",
+                         "let one host hold at most N of those connections; "
+                         "0 to 1000000 (default: half of what the model serves "
+                         "at once; no limit for 127.0.0.1, ::1 and --plain)"),
     "--udp-rate": (limit, DEFAULT_UDP_RATE, "N",
-                   "answer at most N datagrams a second from one host"),
+                   "answer at most N datagrams a second from one host, "
+                   "0 to 1000000"),
 }
 
 
 def add_limit_flags(parser):
     limits = parser.add_argument_group("limits (0: no limit; see docs/security.md)")
     for flag, (read, default, metavar, description) in LIMITS.items():
+        shown = "" if default is None else " (default: %(default)s)"
         limits.add_argument(flag, dest=SERVER_FLAGS[flag], type=read, default=default,
-                            metavar=metavar,
-                            help=description + " (default: %(default)s)")
+                            metavar=metavar, help=description + shown)
 
 
 def add_log_flags(parser):
@@ -140,7 +155,7 @@ def add_log_flags(parser):
     logs.add_argument("--events", metavar="FILE",
                       help="append every event (accepted, served, closed, ...) "
                            "to FILE, one JSON object per line")
-    logs.add_argument("--events-fd", type=int, metavar="N",
+    logs.add_argument("--events-fd", type=descriptor, metavar="N",
                       help="the same, to the open file descriptor N (for a "
                            "program that starts the server, as the lab does)")
 

@@ -41,6 +41,7 @@ import os
 import socketserver
 
 from .. import framing
+from ..compat import HAS_DIR_FD
 from ..contract import Option
 from ..endpoints import format_address
 from ..errors import UsageError
@@ -92,7 +93,7 @@ class FilesHandler(socketserver.BaseRequestHandler):
     @classmethod
     def prepare_server(cls, server):
         """Check the settings, make the root absolute, clear old temporary files."""
-        if os.open not in os.supports_dir_fd:
+        if not HAS_DIR_FD:
             raise UsageError("the files handler needs a POSIX system "
                              "(os.open with dir_fd); it cannot run here")
         options = server.options

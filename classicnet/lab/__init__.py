@@ -33,8 +33,8 @@ import platform
 from .conclusions import conclusions
 from .experiment import (INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement,
                          Settings, measure)
-from .report import (format_table, instrument_lines, servers_only, table, write_csv,
-                     write_json)
+from .report import (CPU_UNMEASURED, cpu_unmeasured, format_table, instrument_lines,
+                     servers_only, table, write_csv, write_json)
 from .svg import write_svg
 from .timeline import LEGEND, draw_timeline, resolution_note
 from .workloads import WORKLOADS
@@ -77,6 +77,8 @@ def measure_all(settings, out, observers=()):
         f"{settings.per_connection} request(s) per connection; "
         f"{settings.duration:g} s per run")
     out(machine_line())
+    for reason in settings.skipped:
+        out(f"skipped: {reason}")
     measurements = []
     for clients in settings.client_counts:
         instrument = settings.ceiling and not workload.memory
@@ -109,6 +111,8 @@ def print_report(measurements, sentences, out):
     out("")
     for line in table(measurements)[2]:
         out(line)
+    if cpu_unmeasured(measurements):
+        out(CPU_UNMEASURED)
     loads = [m.load_average for m in measurements if m.load_average is not None]
     if loads:
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "

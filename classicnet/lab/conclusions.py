@@ -51,6 +51,7 @@ def _compare(clients, models, settings):
     threading = models.get("threading")
     forking = models.get("forking")
     pool = models.get("pool")
+    prefork = models.get("prefork")
     said = []
     leaders = sorted((m for m in models.values() if _times(best, m) < 1.1),
                      key=lambda m: -m.rate)
@@ -87,6 +88,8 @@ def _compare(clients, models, settings):
                                  used=used.say("en"), used_zh=used.say("zh")))
     if forking is not None and clients > 1 and forking.cores is not None:
         said += _forking(forking, threading, settings)
+    if prefork is not None and clients > 1:
+        said += _prefork(prefork, forking, threading, settings)
     if pool is not None and clients > settings.pool_size \
             and pool.most_at_once >= settings.pool_size:
         said.append(Sentence("pool queued", at_once=pool.most_at_once,
@@ -143,6 +146,30 @@ def _forking(forking, threading, settings):
             and forks_per_second >= MANY_FORKS_PER_SECOND:
         said.append(Sentence("forks cost", slower=1 / _times(forking, threading),
                              processes=forking.processes, per_second=forks_per_second))
+    return said
+
+
+def _prefork(prefork, forking, threading, settings):
+    said = []
+    workers = settings.prefork_workers
+    if forking is not None and (forking.processes or 0) > (prefork.processes or 0) \
+            and _times(prefork, forking) >= 1.2:
+        said.append(Sentence("prefork forked once", times=_times(prefork, forking),
+                             processes=prefork.processes, forked=forking.processes))
+    if threading is not None and prefork.cores is not None and _computing(prefork) \
+            and _times(prefork, threading) >= 1.2:
+        line = Sentence("prefork parallel", times=_times(prefork, threading),
+                        cores=prefork.cores)
+        if prefork.cores < MORE_THAN_ONE_CORE and prefork.load_average is not None:
+            line += Sentence("prefork busy", load=prefork.load_average)
+        said.append(line)
+    if prefork.clients > workers and prefork.most_at_once >= workers:
+        said.append(Sentence("prefork backlog", at_once=prefork.most_at_once,
+                             workers=workers))
+    shares = sorted(prefork.shares.values(), reverse=True)
+    if len(shares) > 1 and sum(shares) >= 2 * len(shares):
+        said.append(Sentence("prefork shares", shares=", ".join(map(str, shares)),
+                             shares_zh="、".join(map(str, shares))))
     return said
 
 

@@ -6,7 +6,9 @@ student would start it, so the lab measures what the class can run
 (``classicnet.process.ServerProcess``).  The server's events say where it
 listens and, for every connection, which thread in which process served
 it; the lab counts them.  Its CPU time, children included, comes from
-``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited.
+``resource.getrusage(RUSAGE_CHILDREN)`` once it has exited, less its
+start-up read from /proc: Linux only, so elsewhere the lab says it did
+not measure it (``classicnet.compat``).
 
 The asyncio reference (``classicnet.lab.reference``) is started the same
 way and driven with the same load twice: as a model beside the others
@@ -17,11 +19,11 @@ ceiling: a server measured near it is measured by the generator's limit.
 
 import math
 import os
-import resource
 import sys
 import time
 from dataclasses import dataclass, field
 
+from ..compat import children_cpu_seconds
 from ..process import ServerProcess, ServerProcessError
 from ..servers import MODELS
 from .intervals import most_overlap, served_intervals
@@ -60,9 +62,11 @@ class Settings:
     cost: float = None                  # work: ms of CPU per message
     requests_per_connection: int = None
     pool_size: int = 4
+    prefork_workers: int = 4
     max_children: int = None
     processes: int = None               # load processes
     ceiling: bool = True
+    skipped: list = field(default_factory=list)    # what cannot run here, and why
 
     @property
     def work(self):
@@ -93,6 +97,7 @@ class Measurement:
     errors: dict = field(default_factory=dict)
     unfinished: int = 0
     servers: set = field(default_factory=set)   # (process id, thread name)
+    shares: dict = field(default_factory=dict)  # process id -> connections served
     cpu_seconds: float = None           # the server's, children included
     load_average: float = None          # the machine's, over the last minute
     memory: tuple = None                # idle: (before, during) memory.Memory
@@ -158,6 +163,8 @@ def server_command(model, settings):
     command = [settings.workload.handler, "--port", "0", "--grace", "1"]
     if model == "pool":
         command += ["--pool", str(settings.pool_size)]
+    elif model == "prefork":
+        command += ["--prefork", str(settings.prefork_workers)]
     else:
         command.append(f"--{model}")
     if model == "forking" and settings.max_children:
@@ -176,16 +183,16 @@ def measure(model, clients, settings):
             server.address, clients, b"x" * MESSAGE_SIZE, settings.per_connection,
             settings.duration, processes=settings.processes)
     finally:
-        cpu_after_load = _children_cpu()
+        cpu_after_load = children_cpu_seconds()
         server.stop()
-    cpu = _children_cpu() - cpu_after_load
+    cpu = _cpu_between(cpu_after_load, children_cpu_seconds(), cpu_before)
     return Measurement(
         model=model, clients=clients, duration=settings.duration,
         requests=result.completed, latencies=sorted(result.latencies),
         connections=sorted(result.connections), start=start,
         errors=result.errors, unfinished=result.unfinished,
-        servers=server.served_by,
-        cpu_seconds=None if cpu_before is None else max(0.0, cpu - cpu_before),
+        servers=server.served_by, shares=server.served_per_process,
+        cpu_seconds=cpu,
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 
@@ -205,6 +212,7 @@ def measure_idle(model, clients, settings):
         model=model, clients=clients, duration=settings.duration,
         requests=len(served), latencies=sorted(served), connections=connections,
         start=start, unfinished=clients - len(served), servers=server.served_by,
+        shares=server.served_per_process,
         memory=(before, during),
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
@@ -232,6 +240,10 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def _cpu_between(children_before, children_after, start_up):
+    """The server's CPU seconds under load: what its exit added to the
+    children's CPU, less its start-up; None where either is not measured
+    (no ``resource`` on Windows, no /proc on macOS)."""
+    if None in (children_before, children_after, start_up):
+        return None
+    return max(0.0, children_after - children_before - start_up)

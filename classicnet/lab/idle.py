@@ -5,15 +5,15 @@
 A server's cost is not only its speed: every connection it holds open
 costs memory, in a thread's stack, a process, or a few objects in an event
 loop.  So each client connects, sends one message, waits for its answer
-(the proof that the server is serving it, not only holding it in the
-listen backlog), and then stays connected and silent.  After *wait*
+(the proof that the server is serving it, not only keeping it waiting
+its turn), and then stays connected and silent.  After *wait*
 seconds the server's memory is sampled (``memory.sample``) while the
 connections are still open, and they are closed.
 
 Memory per connection is the growth over the server's memory before any
 client came, divided by the connections it was serving: a plain server
-serves one, the others wait unanswered in the backlog, and costs almost
-nothing more.
+serves one, the others wait their turn unanswered (accepted by its doorman;
+prefork's, in the listen backlog), and costs almost nothing more.
 """
 
 import selectors

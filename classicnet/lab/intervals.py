@@ -7,8 +7,9 @@ intervals here, so the two can never disagree::
        |---- waiting -------|------- being served -------|
 
 A connection is *waiting* from the moment its client starts to connect
-until its first answer (it sits in the listen backlog or in a queue), and
-*being served* from its first answer until its client closes it.  Both are
+until its first answer (it waits its turn: in a waiting room, a queue or
+the listen backlog), and *being served* from its first answer until its
+client closes it.  Both are
 seen from the clients: the server's own view is not needed, and a server
 that serves one connection at a time can never show two served at once
 (the close is timed before the client closes, see ``load._close``).

@@ -31,6 +31,8 @@ import socket
 import time
 from dataclasses import dataclass, field
 
+from ..compat import CAN_FORK
+
 __all__ = ["Plan", "Result", "run_load"]
 
 
@@ -119,8 +121,7 @@ def run_load(address, clients, message, requests_per_connection, duration,
 
 def _context():
     """Forked processes start at once; spawn where fork is missing."""
-    methods = multiprocessing.get_all_start_methods()
-    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    return multiprocessing.get_context("fork" if CAN_FORK else "spawn")
 
 
 def run_plan(plan):

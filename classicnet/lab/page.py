@@ -21,7 +21,7 @@ import tempfile
 from dataclasses import dataclass, field
 
 from .conclusions import conclusions
-from .report import ceilings, is_idle, servers_only, table
+from .report import ceilings, cpu_unmeasured, is_idle, servers_only, table
 from .svg import TIMELINE_CELLS, lab_svg
 from .timeline import resolution_note
 from .words import word
@@ -93,6 +93,9 @@ def _section(lesson, lang):
                  lang, "settings", clients=", ".join(map(str, settings.client_counts)),
                  duration=settings.duration, requests=settings.per_connection,
                  models=", ".join(settings.models))) + "</p>"]
+    if settings.skipped:
+        parts.append("<p>" + escape(word(lang, "skipped",
+                                         reasons="; ".join(settings.skipped))) + "</p>")
     if not servers_only(measurements):
         return parts + [f"<p>{escape(word(lang, 'not yet'))}</p>", "</section>"]
     rates = ceilings(measurements)
@@ -123,6 +126,8 @@ def _table(measurements, lang):
         parts.append(f'<tr data-model="{escape(m.model)}">' + "".join(
             f"<td>{escape(cell)}</td>" for cell in row) + "</tr>")
     notes = word(lang, "idle notes" if is_idle(measurements) else "notes")
+    if cpu_unmeasured(measurements):
+        notes = notes + [word(lang, "cpu not measured")]
     return parts + ["</tbody></table>",
                     f"<h3>{escape(word(lang, 'how to read'))}</h3>",
                     '<ul class="notes">' + "".join(

@@ -13,7 +13,8 @@ import json
 
 from .experiment import INSTRUMENT, REFERENCE
 
-__all__ = ["COLUMNS", "CEILING_MARGIN", "IDLE_COLUMNS", "ceilings", "format_table",
+__all__ = ["COLUMNS", "CEILING_MARGIN", "CPU_UNMEASURED", "IDLE_COLUMNS", "ceilings",
+           "cpu_unmeasured", "format_table",
            "idle_rows", "instrument_lines", "is_idle", "limited", "model_label",
            "servers_only", "table", "table_rows", "write_csv", "write_json"]
 
@@ -27,12 +28,13 @@ COLUMNS = ["model", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms",
 NOTES = ["at once: most connections served at the same moment (seen by the clients);",
          "threads, procs: how many distinct threads and processes served them;",
          "cpu: the server's CPU seconds per second (1.00 = one core busy)."]
+CPU_UNMEASURED = "cpu not measured: it needs /proc and the resource module (Linux)."
 
 # The idle workload's table: memory, not speed.
 IDLE_COLUMNS = ["model", "clients", "served", "rss MiB", "rss/conn KiB", "pss MiB",
                 "pss/conn KiB", "threads", "procs"]
 IDLE_NOTES = [
-    "served: connections answered (the others waited in the listen backlog);",
+    "served: connections answered (the others waited their turn);",
     "rss: all the memory the server's processes hold, shared pages once per process;",
     "pss: the same with each shared page divided among its processes (Linux only);",
     "/conn: growth over the server before any client, per connection served;",
@@ -93,6 +95,14 @@ def table_rows(measurements):
              _number(m.threads), _number(m.processes),
              _number(m.cores, 2), _number(m.error_count + m.unfinished)]
             for m in servers_only(measurements)]
+
+
+def cpu_unmeasured(measurements):
+    """True when no server's CPU time could be measured here (not on Linux);
+    the idle workload measures memory, not CPU."""
+    shown = servers_only(measurements)
+    return bool(shown) and not is_idle(shown) \
+        and all(m.cpu_seconds is None for m in shown)
 
 
 def is_idle(measurements):
@@ -173,10 +183,13 @@ def write_json(path, measurements, settings, sentences):
             "delay_ms": settings.delay, "cost_ms": settings.cost,
             "requests_per_connection": settings.per_connection,
             "pool_size": settings.pool_size, "max_children": settings.max_children,
+            "prefork_workers": settings.prefork_workers,
         },
         "measurements": [
             {**summary(m), "error_kinds": m.errors,
              "served_by": sorted([pid, name] for pid, name in m.servers),
+             "connections_per_process": {str(pid): count for pid, count
+                                         in sorted(m.shares.items())},
              "latencies_ms": [round(s * 1000, 4) for s in m.latencies],
              "connections": [
                  {"client": client, "opened_s": round(opened - m.start, 6),

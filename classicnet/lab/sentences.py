@@ -29,8 +29,8 @@ SENTENCES = {
     "end": (".", "。"),
     "plain one at a time": (
         "plain served one connection at a time (at most 1 at once): the others "
-        "waited in the listen backlog",
-        "plain 一次只服务一个连接（同时最多 1 个）：其他连接在监听队列 backlog 里等待"),
+        "waited their turn",
+        "plain 一次只服务一个连接（同时最多 1 个）：其他连接在等待轮到自己"),
     "so its p99": (
         ", so its p99 latency was {plain:,.1f} ms against {best:,.1f} ms for {model}",
         "，所以它的 p99 延迟是 {plain:,.1f} 毫秒，而 {model} 是 {best:,.1f} 毫秒"),
@@ -87,6 +87,30 @@ SENTENCES = {
         "costs far more than starting a thread.",
         "forking 比 threading 慢 {slower:.1f} 倍：它启动了 {processes} 个进程（每秒 "
         "{per_second:,.0f} 个），每个连接一个，而一次 fork 比启动一个线程贵得多。"),
+    "prefork forked once": (
+        "prefork served {times:.1f}x forking's requests: its {processes} processes were "
+        "forked once, at start-up, where forking started {forked}, one per connection.",
+        "prefork 服务的请求是 forking 的 {times:.1f} 倍：它的 {processes} 个进程只在启动时"
+        "fork 一次，而 forking 启动了 {forked} 个，每个连接一个。"),
+    "prefork parallel": (
+        "prefork served {times:.1f}x threading's requests with {cores:.2f} cores: its "
+        "workers are processes, each with its own GIL, so they compute in parallel as "
+        "forking's children do.",
+        "prefork 用 {cores:.2f} 个核心服务的请求是 threading 的 {times:.1f} 倍：它的工作"
+        "进程是进程，各有自己的 GIL，所以像 forking 的子进程一样并行计算。"),
+    "prefork busy": (
+        "  It did not get every core: the machine was busy (load average {load:.1f}).",
+        "它没有拿到每个核心：机器很忙（平均负载 {load:.1f}）。"),
+    "prefork backlog": (
+        "prefork served at most {at_once} connections at once with {workers} workers; "
+        "the other clients waited in the listen backlog.",
+        "prefork 用 {workers} 个工作进程同时最多服务 {at_once} 个连接；其他客户端在监听"
+        "队列 backlog 里等待。"),
+    "prefork shares": (
+        "prefork's workers served {shares} connections: each new connection woke one "
+        "worker waiting in accept(), never all of them (no thundering herd).",
+        "prefork 的工作进程分别服务了 {shares_zh} 个连接：每个新连接只唤醒一个在 accept() "
+        "里等待的工作进程，而不是全部（没有惊群效应）。"),
     "pool queued": (
         "the pool served at most {at_once} connections at once with {threads} threads "
         "({workers} workers); the other clients queued, so its p99 latency was "

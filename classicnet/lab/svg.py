@@ -16,9 +16,9 @@ __all__ = ["lab_svg", "model_color", "write_svg"]
 
 WIDTH = 900
 COLORS = {"plain": "#d62728", "threading": "#1f77b4", "forking": "#2ca02c",
-          "pool": "#9467bd", "asyncio": "#7f7f7f"}
+          "pool": "#9467bd", "prefork": "#ff7f0e", "asyncio": "#7f7f7f"}
 # Colours for a model not named above (a new one appears by itself).
-MORE_COLORS = ("#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22")
+MORE_COLORS = ("#8c564b", "#e377c2", "#17becf", "#bcbd22")
 WAITING_COLOR = "#dddddd"
 BAR_HEIGHT = 14
 ROW_HEIGHT = 9

@@ -10,7 +10,8 @@ cell the client spent being served (``intervals.served_intervals``)::
 
     '#'  served for more than half of the cell
     '+'  served for part of it, half or less
-    '.'  connected and waiting (in the listen backlog or a queue), not served
+    '.'  connected and waiting its turn (a waiting room, a queue or the
+         listen backlog), not served
     ' '  not connected
 
 Two clients can never both be ``#`` in one cell unless they were served at

@@ -33,8 +33,10 @@ ENGLISH = {
               "threads, procs: how many distinct threads and processes served them;",
               "cpu: the server's CPU seconds per second (1.00 = one core busy);",
               "*: within 20% of the instrument's ceiling (limited by the load generator)."],
+    "cpu not measured": "cpu not measured: it needs /proc and the resource module (Linux).",
+    "skipped": "Skipped: {reasons}.",
     "idle notes": [
-        "served: connections answered (the others waited in the listen backlog);",
+        "served: connections answered (the others waited their turn);",
         "rss: all the memory the server's processes hold, shared pages once per process;",
         "pss: the same with each shared page divided among its processes (Linux only);",
         "/conn: growth over the server before any client, per connection served;",
@@ -78,8 +80,10 @@ CHINESE = {
               "threads, procs（线程、进程）：服务这些连接的不同线程数和进程数；",
               "cpu：服务器每秒用掉的 CPU 秒数（1.00 = 一个核心满载）；",
               "*：在测量仪器上限的 20% 以内（受负载生成器限制，而不是服务器）。"],
+    "cpu not measured": "cpu 未测量：它需要 /proc 和 resource 模块（Linux）。",
+    "skipped": "跳过：{reasons}。",
     "idle notes": [
-        "served（已服务）：得到应答的连接（其余的在监听队列 backlog 里等待）；",
+        "served（已服务）：得到应答的连接（其余的在等待轮到自己）；",
         "rss（常驻内存）：服务器各进程占用的全部内存，共享页在每个进程里各算一次；",
         "pss（按比例内存）：同上，但每个共享页按共享它的进程数均分（仅 Linux）；",
         "/conn（每连接）：相对没有客户端时的增长，按已服务的连接平均；",

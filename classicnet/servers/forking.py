@@ -19,6 +19,16 @@ cleanly, and to keep Ctrl-C for the parent:
   ``CHILD_POLL_INTERVAL`` seconds since ``os.waitpid()`` cannot wait with a
   timeout.  A child still alive at ``server_close()`` has ignored SIGTERM
   (a bare ``except:`` swallows ``SystemExit``) and is killed.
+
+That blocking ``collect_children()`` also stops socketserver's accepting
+loop while every child is busy: newcomers pile up in the listen backlog,
+where nobody can tell them anything, and ``max_connections`` is never
+checked.  Here the loop goes on accepting.  A client that finds
+``max_children`` children busy waits in ``waiting`` (already connected,
+counted against ``max_connections`` and its host's ``max_per_client``),
+and gets the next free child, in the order it came (``service_actions()``).
+One client more than ``max_connections`` is refused with one line, as
+under threading.
 """
 
 import _signal
@@ -27,6 +37,9 @@ import signal
 import socketserver
 import time
 
+from .streams import host_of
+from .waiting import WaitingRoomMixIn
+
 __all__ = ["CHILD_POLL_INTERVAL", "ForkingMixIn"]
 
 CHILD_POLL_INTERVAL = 0.05
@@ -34,7 +47,7 @@ CHILD_POLL_INTERVAL = 0.05
 STOP_SIGNALS = (int(signal.SIGINT), int(signal.SIGTERM))
 
 
-class ForkingMixIn(socketserver.ForkingMixIn):
+class ForkingMixIn(WaitingRoomMixIn, socketserver.ForkingMixIn):
     """socketserver's ForkingMixIn, whose children can be waited for and ended.
 
     The mix-in comes first in each server class, as in socketserver, so
@@ -42,6 +55,38 @@ class ForkingMixIn(socketserver.ForkingMixIn):
     """
 
     model = "forking"
+
+    def __init__(self, *args, **kwargs):
+        self.child_hosts = {}                   # pid -> the host it serves
+        super().__init__(*args, **kwargs)
+
+    def served_at_once(self):
+        """A child per client, max_children at most; the others wait."""
+        return self.max_children
+
+    def process_request(self, request, client_address):
+        """Fork a child for the client, or let it wait while every child is busy."""
+        if self.waiting or self.children_at_limit():
+            self.waiting.append((request, client_address))
+            return
+        self.fork_for(request, client_address)
+
+    def fork_for(self, request, client_address):
+        """socketserver's fork; the parent notes the child's client host."""
+        before = set(self.active_children or ())
+        super().process_request(request, client_address)
+        for pid in set(self.active_children or ()) - before:
+            self.child_hosts[pid] = host_of(client_address)
+
+    def service_actions(self):
+        """Reap without blocking (not socketserver's collect_children()),
+        then give the children free now to the clients waiting longest."""
+        self.reap_finished_children()
+        while self.waiting and not self.children_at_limit():
+            self.fork_for(*self.waiting.popleft())
+
+    def children_at_limit(self):
+        return len(self.active_children or ()) >= self.max_children
 
     def finish_request(self, request, client_address):
         """In the child: take the child's signals (above), then serve.
@@ -56,6 +101,8 @@ class ForkingMixIn(socketserver.ForkingMixIn):
         _signal.signal(signal.SIGINT, _signal.SIG_IGN)
         _signal.signal(signal.SIGTERM, _raise_system_exit)
         _signal.pthread_sigmask(_signal.SIG_UNBLOCK, STOP_SIGNALS)
+        for waiting, _ in self.waiting:     # the parent's to serve, not ours
+            waiting.close()
         super().finish_request(request, client_address)
 
     def wait_for_clients(self, deadline):
@@ -76,6 +123,7 @@ class ForkingMixIn(socketserver.ForkingMixIn):
                 finished = pid          # reaped by the serving thread
             if finished:
                 self.active_children.discard(pid)
+                self.child_hosts.pop(pid, None)
 
     def connections_in_service(self):
         """Children serving clients, and connections accepted but not
@@ -86,19 +134,33 @@ class ForkingMixIn(socketserver.ForkingMixIn):
         """
         return len(self.active_children or ()) + super().connections_in_service()
 
+    def connections_from(self, host):
+        """Children serving *host*, and its connections in the parent."""
+        children = sum(1 for pid, other in list(self.child_hosts.items())
+                       if other == host and pid in (self.active_children or ()))
+        return children + super().connections_from(host)
+
     def too_many_connections(self):
         """Reap finished children first, but only if the count says the
-        client is one too many: socketserver's ``collect_children()``
-        reaps after every request already, so a waitpid() per child for
-        every new client would only repeat it."""
+        client is one too many: ``service_actions()`` reaps after every
+        request already, so a waitpid() per child for every new client
+        would only repeat it."""
         if not super().too_many_connections():
             return False
         self.reap_finished_children()
         return super().too_many_connections()
 
+    def too_many_from(self, host):
+        """The same for one host's limit: reap first, only if over it."""
+        if not super().too_many_from(host):
+            return False
+        self.reap_finished_children()
+        return super().too_many_from(host)
+
     def cut_clients(self):
         """End every child still serving a client, and shut down the
-        connections not handed to a child yet; return how many."""
+        connections not handed to a child yet (those waiting too); return
+        how many."""
         children = list(self.active_children or ())
         for pid in children:
             try:
@@ -109,8 +171,8 @@ class ForkingMixIn(socketserver.ForkingMixIn):
         return len(children) + super().cut_clients()
 
     def server_close(self):
-        """Close the listening socket; kill the children that outlived
-        a cut, then reap every child."""
+        """Close the listening socket and the connections still waiting;
+        kill the children that outlived a cut, then reap every child."""
         for pid in list(self.active_children or ()):
             try:
                 os.kill(pid, signal.SIGKILL)

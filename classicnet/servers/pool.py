@@ -37,6 +37,10 @@ class ThreadPoolMixIn:
 
     _workers = ()
 
+    def served_at_once(self):
+        """One client per worker; the others wait in the queue."""
+        return self.pool_size
+
     def process_request(self, request, client_address):
         """Queue the request for the next free worker; start the workers first."""
         if not self._workers:

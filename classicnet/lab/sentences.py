@@ -90,7 +90,7 @@ SENTENCES = {
     "prefork forked once": (
         "prefork served {times:.1f}x forking's requests: its {processes} processes were "
         "forked once, at start-up, where forking started {forked}, one per connection.",
-        "prefork 服务的请求是 forking 的 {times:.1f} 倍：它的 {processes} 个进程只在启动时"
+        "prefork 服务的请求是 forking 的 {times:.1f} 倍：它的 {processes} 个进程只在启动时 "
         "fork 一次，而 forking 启动了 {forked} 个，每个连接一个。"),
     "prefork parallel": (
         "prefork served {times:.1f}x threading's requests with {cores:.2f} cores: its "

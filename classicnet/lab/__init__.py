@@ -5,14 +5,22 @@
 For each model and each number of clients, the lab
 
 1. starts the server with its real command line (``experiment``),
-2. drives it from a load generator in other processes (``load``),
+2. drives it from a load generator in other processes (``load``), or, for
+   the ``idle`` workload, holds connections open and reads the server's
+   memory (``idle``, ``memory``),
 3. stops it and keeps the numbers (``experiment.Measurement``);
 
-then it prints one table, the sentences that the numbers support, and a
-timeline of every connection (``report``, ``timeline``), and writes the
-files asked for (``--svg``, ``--json``, ``--csv``).  Before the models, for
-each number of clients, it measures its own ceiling against an asyncio
-echo server that is *not* socketserver (``reference``).
+then it prints one table (``report``), the sentences that the numbers
+support (``conclusions``), and a timeline of every connection
+(``intervals``, ``timeline``), and writes the files asked for (``svg``;
+``--json``, ``--csv``; the lesson page, ``page``, ``watching``,
+``serving``).
+
+Before the models, for each number of clients, it measures its own
+ceiling against an asyncio echo server that is *not* socketserver and does
+no work (``reference``): the load generator is an instrument, and its
+range is printed apart from the results.  The same asyncio server doing
+the workload is a model beside the others (``LAB_MODELS``).
 
 The lab is the one part of classicnet that prints: it is a teaching tool
 whose output is the lesson.
@@ -22,24 +30,30 @@ import functools
 import os
 import platform
 
-from .experiment import REFERENCE, LabError, Measurement, Settings, measure
-from .report import conclusions, format_table, write_csv, write_json
+from .conclusions import conclusions
+from .experiment import (INSTRUMENT, LAB_MODELS, REFERENCE, LabError, Measurement,
+                         Settings, measure)
+from .report import (CPU_UNMEASURED, cpu_unmeasured, format_table, instrument_lines,
+                     servers_only, table, write_csv, write_json)
 from .svg import write_svg
-from .timeline import draw_timeline
+from .timeline import LEGEND, draw_timeline, resolution_note
 from .workloads import WORKLOADS
 
-__all__ = ["LabError", "Measurement", "Settings", "WORKLOADS", "run_lab", "timeline_clients"]
+__all__ = ["INSTRUMENT", "LAB_MODELS", "LabError", "Measurement", "REFERENCE", "Settings",
+           "WORKLOADS", "machine_line", "run_lab", "runs_of", "timeline_clients"]
 
 
 def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
-            timeline_width=60, timeline_rows=20):
+            timeline_width=60, timeline_rows=20, observers=()):
     """Run every experiment *settings* asks for, print the report, write files.
 
-    *out* prints one line (``print`` by default).  Returns the list of
-    ``Measurement`` objects.
+    *out* prints one line (``print`` by default).  Each of *observers* is
+    told as each run starts and ends: ``measuring(settings, model, clients)``
+    and ``measured(settings, measurements so far)`` (the lesson page, the
+    progress line).  Returns the list of ``Measurement`` objects.
     """
     out = out or functools.partial(print, flush=True)
-    measurements = measure_all(settings, out)
+    measurements = measure_all(settings, out, observers)
     sentences = conclusions(measurements, settings)
     chosen = timeline_clients(settings.client_counts)
     print_report(measurements, sentences, out)
@@ -56,8 +70,8 @@ def run_lab(settings, svg=None, json_path=None, csv_path=None, out=None,
     return measurements
 
 
-def measure_all(settings, out):
-    """Step 1: the ceiling, then every model, for each number of clients."""
+def measure_all(settings, out, observers=()):
+    """Step 1: the instrument, then every model, for each number of clients."""
     workload = settings.workload
     out(f"classicnet lab: workload {workload.name} ({workload.description}); "
         f"{settings.per_connection} request(s) per connection; "
@@ -67,24 +81,38 @@ def measure_all(settings, out):
         out(f"skipped: {reason}")
     measurements = []
     for clients in settings.client_counts:
-        runs = ([REFERENCE] if settings.ceiling else []) + list(settings.models)
+        instrument = settings.ceiling and not workload.memory
+        runs = ([INSTRUMENT] if instrument else []) + list(settings.models)
         for model in runs:
-            out(f"  measuring {model} with {clients} client(s)...")
+            for observer in observers:
+                observer.measuring(settings, model, clients)
             measurements.append(measure(model, clients, settings))
+            for observer in observers:
+                observer.measured(settings, measurements)
     return measurements
+
+
+def runs_of(settings):
+    """How many servers *settings* starts: its models and its instrument, for
+    each number of clients (what the progress line counts down)."""
+    instrument = settings.ceiling and not settings.workload.memory
+    return len(settings.client_counts) * (len(settings.models) + instrument)
 
 
 def print_report(measurements, sentences, out):
     """Step 2: the table, what its columns mean, and what the numbers show."""
     out("")
+    if instrument_lines(measurements):
+        for line in instrument_lines(measurements):
+            out(line)
+        out("")
     for line in format_table(measurements):
         out(line)
     out("")
-    out("at once: most connections served at the same moment (seen by the clients);")
-    out("threads, procs: how many distinct threads and processes served them;")
-    out("cpu: the server's CPU seconds per second (1.00 = one core busy).")
-    if all(m.cpu_seconds is None for m in measurements):
-        out("cpu not measured: it needs /proc and the resource module (Linux).")
+    for line in table(measurements)[2]:
+        out(line)
+    if cpu_unmeasured(measurements):
+        out(CPU_UNMEASURED)
     loads = [m.load_average for m in measurements if m.load_average is not None]
     if loads:
         out(f"The machine's load average (1 min) was {min(loads):.1f} to "
@@ -100,12 +128,16 @@ def print_report(measurements, sentences, out):
 def print_timelines(measurements, clients, out, width, rows):
     """Step 3: the timeline of every model (not the reference) for *clients*."""
     out("")
-    out("Timeline ('.' connected and waiting, '#' being served):")
-    for m in measurements:
-        if m.clients == clients and m.model != REFERENCE:
-            out("")
-            for line in draw_timeline(m, width, rows):
-                out(line)
+    out(f"Timeline ({LEGEND}):")
+    shown = [m for m in servers_only(measurements) if m.clients == clients]
+    for m in shown:
+        out("")
+        for line in draw_timeline(m, width, rows):
+            out(line)
+    note = resolution_note(shown, width)
+    if note:
+        out("")
+        out(note)
 
 
 def machine_line():

@@ -11,27 +11,39 @@ start-up read from /proc: Linux only, so elsewhere the lab says it did
 not measure it (``classicnet.compat``).
 
 The asyncio reference (``classicnet.lab.reference``) is started the same
-way and driven with the same load, to measure the load generator's
-ceiling.
+way and driven with the same load twice: as a model beside the others
+(``asyncio``, doing the same work), and as the measuring *instrument*
+(an echo that does no work at all), to find the load generator's own
+ceiling: a server measured near it is measured by the generator's limit.
 """
 
 import math
 import os
 import sys
+import time
 from dataclasses import dataclass, field
 
 from ..compat import children_cpu_seconds
 from ..process import ServerProcess, ServerProcessError
+from ..servers import MODELS
+from .intervals import most_overlap, served_intervals
+from . import memory
+from .idle import hold_idle
 from .load import run_load
 from .workloads import MESSAGE_SIZE
 
-__all__ = ["REFERENCE", "LabError", "Measurement", "Settings", "measure",
-           "server_command"]
+__all__ = ["INSTRUMENT", "LAB_MODELS", "REFERENCE", "LabError", "Measurement", "Settings",
+           "measure", "server_command"]
 
-# The asyncio reference server, by its name in --models and in the table.
+# The asyncio reference server doing the workload, by its name in --models
+# and in the table, and the same server doing no work: the instrument.
 # (reference.py is never imported here: it runs as a program of its own.)
 REFERENCE = "asyncio"
-REFERENCE_LABEL = "asyncio (not socketserver)"
+INSTRUMENT = "instrument"
+
+# Every model the lab compares, in the order of its tables: socketserver's
+# (a model added to servers.MODELS appears here by itself), then asyncio.
+LAB_MODELS = [*MODELS, REFERENCE]
 
 
 class LabError(RuntimeError):
@@ -57,6 +69,15 @@ class Settings:
     skipped: list = field(default_factory=list)    # what cannot run here, and why
 
     @property
+    def work(self):
+        """The workload's flag and value (``["--cost", "5.0"]``), or ``[]``."""
+        if self.workload.work is None:
+            return []
+        flag, default = self.workload.work
+        asked = {"--delay": self.delay, "--cost": self.cost}[flag]
+        return [flag, str(default if asked is None else asked)]
+
+    @property
     def per_connection(self):
         """Requests each connection makes: as asked, or the workload's."""
         return self.requests_per_connection or self.workload.requests_per_connection
@@ -79,6 +100,7 @@ class Measurement:
     shares: dict = field(default_factory=dict)  # process id -> connections served
     cpu_seconds: float = None           # the server's, children included
     load_average: float = None          # the machine's, over the last minute
+    memory: tuple = None                # idle: (before, during) memory.Memory
 
     @property
     def rate(self):
@@ -94,17 +116,9 @@ class Measurement:
 
     @property
     def most_at_once(self):
-        """The most connections being served at the same moment: from first
-        answer to close, seen from the clients."""
-        events = []
-        for _, _, first_answer, closed in self.connections:
-            if first_answer is not None:
-                events += [(first_answer, 1), (closed, -1)]
-        most = current = 0
-        for _, change in sorted(events, key=lambda event: (event[0], event[1])):
-            current += change
-            most = max(most, current)
-        return most
+        """The most connections being served at the same moment, from the
+        same intervals as the timeline draws (``intervals``)."""
+        return most_overlap(served_intervals(self.connections))
 
     @property
     def threads(self):
@@ -123,6 +137,15 @@ class Measurement:
     def error_count(self):
         return sum(self.errors.values())
 
+    def per_connection_kib(self, figure):
+        """idle: the growth of *figure* (``"rss_kib"`` or ``"pss_kib"``) per
+        connection served, or None where it could not be measured."""
+        before, during = self.memory or (None, None)
+        if before is None or during is None or not self.requests:
+            return None
+        grown = (getattr(during, figure), getattr(before, figure))
+        return None if None in grown else (grown[0] - grown[1]) / self.requests
+
 
 REFERENCE_COMMAND = [sys.executable, "-m", "classicnet.lab.reference"]
 
@@ -133,10 +156,11 @@ START_TIMEOUT = 10.0
 def server_command(model, settings):
     """The arguments of ``python -m classicnet`` that start *model* for
     *settings*' workload (for the reference: of its own program)."""
-    if model == REFERENCE:
+    if model == INSTRUMENT:
         return ["--port", "0"]
-    workload = settings.workload
-    command = [workload.handler, "--port", "0", "--grace", "1"]
+    if model == REFERENCE:
+        return ["--port", "0", *settings.work]
+    command = [settings.workload.handler, "--port", "0", "--grace", "1"]
     if model == "pool":
         command += ["--pool", str(settings.pool_size)]
     elif model == "prefork":
@@ -145,15 +169,13 @@ def server_command(model, settings):
         command.append(f"--{model}")
     if model == "forking" and settings.max_children:
         command += ["--max-children", str(settings.max_children)]
-    if workload.handler == "slow" and settings.delay is not None:
-        command += ["--delay", str(settings.delay)]
-    if workload.handler == "work" and settings.cost is not None:
-        command += ["--cost", str(settings.cost)]
-    return command
+    return command + settings.work
 
 
 def measure(model, clients, settings):
     """Run *model* under *clients* clients for *settings.duration* seconds."""
+    if settings.workload.memory:
+        return measure_idle(model, clients, settings)
     server = start_server(model, settings)
     try:
         cpu_before = cpu_seconds(server.process.pid)
@@ -174,9 +196,30 @@ def measure(model, clients, settings):
         load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
 
 
+def measure_idle(model, clients, settings):
+    """Hold *clients* idle connections to *model* and sample its memory before
+    and while it holds them (``idle``, ``memory``)."""
+    with start_server(model, settings) as server:
+        pid = server.process.pid
+        before = memory.sample(pid)
+        start = time.monotonic()
+        connections, during = hold_idle(
+            server.address, clients, b"x" * MESSAGE_SIZE, settings.duration,
+            lambda: memory.sample(pid))
+    served = [(first - opened) for _, opened, first, _ in connections
+              if first is not None]
+    return Measurement(
+        model=model, clients=clients, duration=settings.duration,
+        requests=len(served), latencies=sorted(served), connections=connections,
+        start=start, unfinished=clients - len(served), servers=server.served_by,
+        shares=server.served_per_process,
+        memory=(before, during),
+        load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None)
+
+
 def start_server(model, settings):
     """Start the server for *model* and wait, bounded, until it listens."""
-    command = REFERENCE_COMMAND if model == REFERENCE else None
+    command = REFERENCE_COMMAND if model in (REFERENCE, INSTRUMENT) else None
     server = ServerProcess(server_command(model, settings), command=command)
     try:
         server.wait_ready(START_TIMEOUT)

@@ -1,27 +1,44 @@
-"""The report: one table of measurements, and what they show, in words.
+"""The report: one table of measurements, the instrument's ceiling, the files.
 
-The sentences at the end are derived from the numbers of this run, not
-written in advance: each one is printed only when the measurements support
-it (a model that served one connection at a time, threads that did not
-make a CPU-bound server faster, processes that used more than one core).
+The load generator is a measuring instrument, and an instrument has a
+range: it cannot measure a server faster than it can itself go.  Its
+ceiling (the rate it reaches against an asyncio echo that does no work)
+is printed on a line of its own, never as a row among the servers, and a
+figure within 20 % of it is marked ``*``: it says more about the
+instrument than about the server.
 """
 
 import csv
 import json
-import os
-import socketserver
 
-from .experiment import REFERENCE, REFERENCE_LABEL
+from .experiment import INSTRUMENT, REFERENCE
 
-__all__ = ["COLUMNS", "conclusions", "format_table", "table_rows",
-           "write_csv", "write_json"]
+__all__ = ["COLUMNS", "CEILING_MARGIN", "CPU_UNMEASURED", "IDLE_COLUMNS", "ceilings",
+           "cpu_unmeasured", "format_table",
+           "idle_rows", "instrument_lines", "is_idle", "limited", "model_label",
+           "servers_only", "table", "table_rows", "write_csv", "write_json"]
 
-# Within this fraction of the load generator's ceiling, a figure measures
-# the generator as much as the server.
+# At or above this fraction of the instrument's ceiling, a figure measures
+# the load generator as much as the server.
 CEILING_MARGIN = 0.8
+LIMITED = "*"
 
 COLUMNS = ["model", "clients", "req/s", "p50 ms", "p95 ms", "p99 ms",
            "at once", "threads", "procs", "cpu", "errors"]
+NOTES = ["at once: most connections served at the same moment (seen by the clients);",
+         "threads, procs: how many distinct threads and processes served them;",
+         "cpu: the server's CPU seconds per second (1.00 = one core busy)."]
+CPU_UNMEASURED = "cpu not measured: it needs /proc and the resource module (Linux)."
+
+# The idle workload's table: memory, not speed.
+IDLE_COLUMNS = ["model", "clients", "served", "rss MiB", "rss/conn KiB", "pss MiB",
+                "pss/conn KiB", "threads", "procs"]
+IDLE_NOTES = [
+    "served: connections answered (the others waited their turn);",
+    "rss: all the memory the server's processes hold, shared pages once per process;",
+    "pss: the same with each shared page divided among its processes (Linux only);",
+    "/conn: growth over the server before any client, per connection served;",
+    "threads, procs: the server's threads and processes while it held them."]
 
 
 def _number(value, digits=1):
@@ -33,24 +50,94 @@ def _number(value, digits=1):
 
 
 def model_label(measurement):
-    return ("ceiling: " + REFERENCE_LABEL if measurement.model == REFERENCE
+    return ("asyncio (not socketserver)" if measurement.model == REFERENCE
             else measurement.model)
 
 
+def servers_only(measurements):
+    """The measurements of servers: the instrument's are not among them."""
+    return [m for m in measurements if m.model != INSTRUMENT]
+
+
+def ceilings(measurements):
+    """The instrument's rate for each number of clients: ``{clients: req/s}``."""
+    return {m.clients: m.rate for m in measurements if m.model == INSTRUMENT}
+
+
+def limited(measurement, ceiling_rates):
+    """True when *measurement* came within 20 % of the instrument's ceiling."""
+    ceiling = ceiling_rates.get(measurement.clients)
+    return bool(ceiling) and measurement.rate >= CEILING_MARGIN * ceiling
+
+
+def instrument_lines(measurements):
+    """What the instrument can measure, and what ``*`` means; [] without it."""
+    rates = ceilings(measurements)
+    if not rates:
+        return []
+    figures = ", ".join(f"{rate:,.0f} req/s with {clients} client(s)"
+                        for clients, rate in rates.items())
+    lines = [f"instrument: the load generator reached {figures} against an "
+             f"asyncio echo that does no work: the most it can measure here."]
+    if any(limited(m, rates) for m in servers_only(measurements)):
+        lines.append(f"{LIMITED} within 20% of the instrument's ceiling: this figure "
+                     f"is limited by the load generator, not by the server.")
+    return lines
+
+
 def table_rows(measurements):
-    """The table as lists of strings, one per measurement."""
-    return [[model_label(m), str(m.clients), _number(m.rate),
+    """The table as lists of strings, one per server's measurement."""
+    rates = ceilings(measurements)
+    return [[model_label(m), str(m.clients),
+             _number(m.rate) + (LIMITED if limited(m, rates) else ""),
              _number(m.latency_ms(0.50), 2), _number(m.latency_ms(0.95), 2),
              _number(m.latency_ms(0.99), 2), str(m.most_at_once),
              _number(m.threads), _number(m.processes),
              _number(m.cores, 2), _number(m.error_count + m.unfinished)]
-            for m in measurements]
+            for m in servers_only(measurements)]
+
+
+def cpu_unmeasured(measurements):
+    """True when no server's CPU time could be measured here (not on Linux);
+    the idle workload measures memory, not CPU."""
+    shown = servers_only(measurements)
+    return bool(shown) and not is_idle(shown) \
+        and all(m.cpu_seconds is None for m in shown)
+
+
+def is_idle(measurements):
+    """True for the measurements of the idle workload (memory, not speed)."""
+    return any(m.memory is not None for m in measurements)
+
+
+def idle_rows(measurements):
+    """The idle table as lists of strings, one per server's measurement."""
+    rows = []
+    for m in servers_only(measurements):
+        during = m.memory[1]
+        mib = (lambda kib: None if kib is None else kib / 1024)
+        rows.append([
+            model_label(m), str(m.clients), str(m.requests),
+            _number(mib(during and during.rss_kib)),
+            _number(m.per_connection_kib("rss_kib")),
+            _number(mib(during and during.pss_kib)),
+            _number(m.per_connection_kib("pss_kib")),
+            _number(during and during.threads), _number(during and during.processes)])
+    return rows
+
+
+def table(measurements):
+    """``(columns, rows, notes)``: the table that fits the workload."""
+    if is_idle(measurements):
+        return IDLE_COLUMNS, idle_rows(measurements), IDLE_NOTES
+    return COLUMNS, table_rows(measurements), NOTES
 
 
 def format_table(measurements):
     """The table as lines of aligned text."""
-    rows = [COLUMNS] + table_rows(measurements)
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+    columns, body, _ = table(measurements)
+    rows = [columns] + body
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = []
     for number, row in enumerate(rows):
         cells = [row[0].ljust(widths[0])] + [cell.rjust(width) for cell, width
@@ -59,198 +146,6 @@ def format_table(measurements):
         if number == 0:
             lines.append("  ".join("-" * width for width in widths))
     return lines
-
-
-def conclusions(measurements, settings):
-    """Sentences that say what this run's numbers show."""
-    by_count = {}
-    for m in measurements:
-        by_count.setdefault(m.clients, {})[m.model] = m
-    sentences = []
-    for clients, models in by_count.items():
-        ceiling = models.pop(REFERENCE, None)
-        if models:
-            sentences += _compare(clients, models, settings)
-        if ceiling is not None:
-            sentences += _near_ceiling(clients, models, ceiling)
-    for m in measurements:
-        if m.error_count or m.unfinished:
-            sentences.append(
-                f"{model_label(m)} with {m.clients} client(s): {m.error_count} "
-                f"error(s) and {m.unfinished} request(s) still unanswered at the end "
-                f"({', '.join(sorted(m.errors)) or 'none failed'}).")
-    return sentences
-
-
-def _times(a, b):
-    return a.rate / b.rate if b.rate else float("inf")
-
-
-def _compare(clients, models, settings):
-    best = max(models.values(), key=lambda m: m.rate)
-    plain = models.get("plain")
-    threading = models.get("threading")
-    forking = models.get("forking")
-    pool = models.get("pool")
-    prefork = models.get("prefork")
-    said = []
-    leaders = sorted((m for m in models.values() if _times(best, m) < 1.1),
-                     key=lambda m: -m.rate)
-    if len(models) > 1 and len(leaders) == len(models):
-        said.append(f"With {clients} client(s), every model served about as many "
-                    f"requests (within 10% of {best.rate:,.0f}/s).")
-    elif len(models) > 1:
-        names = " and ".join(m.model for m in leaders)
-        line = f"With {clients} client(s), {names} served the most requests " \
-               f"({' and '.join(f'{m.rate:,.0f}' for m in leaders)}/s)"
-        if plain is not None and plain not in leaders:
-            line += f", {_times(best, plain):.1f}x plain"
-        said.append(line + ".")
-    if plain is not None and clients > 1 and plain.most_at_once == 1:
-        line = ("plain served one connection at a time (at most 1 at once): the "
-                "others waited their turn")
-        if best is not plain and best.latency_ms(0.99) < plain.latency_ms(0.99):
-            line += (f", so its p99 latency was {plain.latency_ms(0.99):,.1f} ms "
-                     f"against {best.latency_ms(0.99):,.1f} ms for {best.model}")
-        said.append(line + ".")
-    if plain is not None and threading is not None and clients > 1:
-        ratio = _times(threading, plain)
-        cores = threading.cores
-        if ratio >= 2 and cores is not None and cores < 0.5:
-            said.append(
-                f"threading served {threading.most_at_once} connections at once and "
-                f"was {ratio:.1f}x faster than plain while using only {cores:.2f} "
-                f"of a core: its threads spent their time waiting, and a waiting "
-                f"thread (sleep, recv) releases the GIL, so the waits overlap.")
-        elif ratio < 0.8 and threading.most_at_once > 1:
-            said.append(
-                f"threading was slower than plain ({ratio:.2f}x): each answer costs "
-                f"so little that starting {threading.threads or 'many'} threads, one "
-                f"per connection, and handing the GIL from thread to thread cost "
-                f"more than serving clients together saves.")
-        elif ratio < 1.2 and threading.most_at_once > 1:
-            used = f", using {cores:.2f} core(s) between them" if cores is not None else ""
-            said.append(
-                f"threading was no faster than plain ({ratio:.2f}x) although it "
-                f"served {threading.most_at_once} connections at once{used}: only "
-                f"the thread that holds the GIL runs Python code, so threads in one "
-                f"process compute one at a time.")
-    if forking is not None and clients > 1 and forking.cores is not None:
-        said += _forking(forking, threading, settings)
-    if prefork is not None and clients > 1:
-        said += _prefork(prefork, forking, threading, settings)
-    if pool is not None and clients > settings.pool_size \
-            and pool.most_at_once >= settings.pool_size:
-        said.append(
-            f"the pool served at most {pool.most_at_once} connections at once with "
-            f"{pool.threads or settings.pool_size} threads ({settings.pool_size} "
-            f"workers); the other clients queued, so its p99 latency was "
-            f"{pool.latency_ms(0.99):,.1f} ms.")
-    if threading is not None and pool is not None and (threading.threads or 0) > \
-            (pool.threads or 0):
-        said.append(
-            f"threading started {threading.threads} threads, one per connection; "
-            f"the pool reused {pool.threads}.")
-    return said
-
-
-# CPU seconds per second from which a server clearly used more than one core.
-MORE_THAN_ONE_CORE = 1.15
-
-# Forks per second above which the cost of forking shows in the figures.
-MANY_FORKS_PER_SECOND = 20
-
-
-def _computing(m):
-    """True when the server spent, per answer, at least half the time of the
-    fastest answer on the CPU: it was computing rather than waiting."""
-    if not (m.cpu_seconds and m.requests and m.latencies):
-        return False
-    return m.cpu_seconds / m.requests >= 0.5 * m.latencies[0]
-
-
-def _forking(forking, threading, settings):
-    said = []
-    cores = os.cpu_count() or 1
-    limit = settings.max_children or socketserver.ForkingMixIn.max_children
-    limited = forking.clients > limit
-    if limited:
-        said.append(
-            f"forking served at most {forking.most_at_once} connections at once: "
-            f"max_children is {limit}, so the other clients waited for a child "
-            f"to finish.")
-    faster = threading is None or forking.rate > threading.rate
-    busy = cores > 1 and forking.most_at_once > 1 and _computing(forking) \
-        and forking.load_average is not None and forking.load_average > cores / 2
-    why_busy = (f"the machine was busy (load average {forking.load_average:.1f} on "
-                f"{cores} cores, the load generator and other programs included)"
-                if busy else "")
-    if forking.cores >= MORE_THAN_ONE_CORE and faster:
-        line = (f"forking used {forking.cores:.2f} cores: each child process has its "
-                f"own interpreter and its own GIL, so children compute in parallel"
-                + (f" ({_times(forking, threading):.1f}x threading)."
-                   if threading is not None else "."))
-        if busy and forking.cores < cores - 0.2:
-            line += f"  It did not get all {cores} cores: {why_busy}."
-        said.append(line)
-    elif busy and forking.cores < MORE_THAN_ONE_CORE:
-        said.append(
-            f"forking had {forking.most_at_once} processes to run but used only "
-            f"{forking.cores:.2f} cores: {why_busy}, so its children could not "
-            f"have every core.")
-    forks_per_second = (forking.processes or 0) / forking.duration
-    if threading is not None and _times(forking, threading) < 0.8 and not limited \
-            and forks_per_second >= MANY_FORKS_PER_SECOND:
-        said.append(
-            f"forking was {1 / _times(forking, threading):.1f}x slower than "
-            f"threading: it started {forking.processes} processes "
-            f"({forks_per_second:,.0f} per second), one per connection, and a "
-            f"fork costs far more than starting a thread.")
-    return said
-
-
-def _prefork(prefork, forking, threading, settings):
-    said = []
-    workers = settings.prefork_workers
-    if forking is not None and (forking.processes or 0) > (prefork.processes or 0) \
-            and _times(prefork, forking) >= 1.2:
-        said.append(
-            f"prefork served {_times(prefork, forking):.1f}x forking's requests: its "
-            f"{prefork.processes} processes were forked once, at start-up, where "
-            f"forking started {forking.processes}, one per connection.")
-    if threading is not None and prefork.cores is not None and _computing(prefork) \
-            and _times(prefork, threading) >= 1.2:
-        line = (f"prefork served {_times(prefork, threading):.1f}x threading's requests "
-                f"with {prefork.cores:.2f} cores: its workers are processes, each with "
-                f"its own GIL, so they compute in parallel as forking's children do.")
-        if prefork.cores < MORE_THAN_ONE_CORE and prefork.load_average is not None:
-            line += (f"  It did not get every core: the machine was busy (load "
-                     f"average {prefork.load_average:.1f}).")
-        said.append(line)
-    if prefork.clients > workers and prefork.most_at_once >= workers:
-        said.append(
-            f"prefork served at most {prefork.most_at_once} connections at once with "
-            f"{workers} workers; the other clients waited in the listen backlog.")
-    shares = sorted(prefork.shares.values(), reverse=True)
-    if len(shares) > 1 and sum(shares) >= 2 * len(shares):
-        said.append(
-            f"prefork's workers served {', '.join(map(str, shares))} connections: "
-            f"each new connection woke one worker waiting in accept(), never all "
-            f"of them (no thundering herd).")
-    return said
-
-
-def _near_ceiling(clients, models, ceiling):
-    said = []
-    for m in models.values():
-        if ceiling.rate and m.rate >= CEILING_MARGIN * ceiling.rate:
-            said.append(
-                f"warning: {m.model} with {clients} client(s) reached "
-                f"{m.rate / ceiling.rate:.0%} of the asyncio reference's rate "
-                f"({ceiling.rate:,.0f} requests/s with the same load generator): "
-                f"that close to the ceiling, the figure measures the load generator "
-                f"and the machine as much as the server.")
-    return said
 
 
 def summary(measurement):
@@ -265,7 +160,18 @@ def summary(measurement):
         "server_cpu_s": m.cpu_seconds, "load_average": m.load_average,
         "errors": m.error_count,
         "unfinished": m.unfinished,
+        **(_memory_summary(m) if m.memory else {}),
     }
+
+
+def _memory_summary(m):
+    before, during = m.memory
+    return {"rss_kib": during and during.rss_kib, "pss_kib": during and during.pss_kib,
+            "rss_per_connection_kib": m.per_connection_kib("rss_kib"),
+            "pss_per_connection_kib": m.per_connection_kib("pss_kib"),
+            "threads_held": during and during.threads,
+            "processes_held": during and during.processes,
+            "rss_kib_before": before and before.rss_kib}
 
 
 def write_json(path, measurements, settings, sentences):

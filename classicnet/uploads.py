@@ -10,6 +10,7 @@ the root must never get that file published.
 POSIX only, as ``storage`` is.
 """
 
+import errno
 import os
 
 from .fields import quoted
@@ -112,12 +113,25 @@ class Upload:
         if os.fstat(self.fd).st_nlink == 0:
             raise self.swapped()        # its name was removed or renamed over
         if os.path.isdir(PROC_FD):
-            os.link(f"{PROC_FD}/{self.fd}", name, dst_dir_fd=self.root)
-            return
+            try:
+                os.link(f"{PROC_FD}/{self.fd}", name, dst_dir_fd=self.root)
+                return
+            except OSError as error:
+                # PyPy 3.9's os.link() does not follow the /proc link: it tries
+                # to link the link itself, across file systems.  Go the other way.
+                if error.errno != errno.EXDEV:
+                    raise
         if not self.is_written_file(self.temporary):
             raise self.swapped()
-        os.link(self.temporary, name, src_dir_fd=self.root, dst_dir_fd=self.root,
-                follow_symlinks=False)
+        try:
+            os.link(self.temporary, name, src_dir_fd=self.root, dst_dir_fd=self.root,
+                    follow_symlinks=False)
+        except OSError as error:
+            # PyPy 3.9 refuses follow_symlinks=False here (EINVAL), and its
+            # default does not follow; check_published() checks what it linked.
+            if error.errno != errno.EINVAL:
+                raise
+            os.link(self.temporary, name, src_dir_fd=self.root, dst_dir_fd=self.root)
 
     def check_published(self, name):
         """Refuse, and take back, a *name* that is not the file this upload wrote."""

@@ -194,7 +194,9 @@ def test_a_temporary_file_swapped_for_a_link_never_publishes_the_outside_file(
         listing = ask(client, {"op": "list"})["files"]
     assert outside.read_bytes() == b"not for clients"
     assert os.stat(outside).st_nlink == 1
-    if kept and proc_fd == "linux":       # the file written is published, whole
+    # Through /proc the file written is published, whole.  (PyPy 3.9's
+    # os.link() cannot follow /proc's link: it takes the other way, and refuses.)
+    if kept and proc_fd == "linux" and sys.implementation.name != "pypy":
         assert answer["ok"] is True
         assert (root / "target").read_bytes() == BODY
         assert listing == [{"name": "target", "size": len(BODY)}]
@@ -271,6 +273,8 @@ def uploads_under_way(root, count):
 
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="needs /proc")
+@pytest.mark.skipif(sys.implementation.name == "pypy",
+                    reason="the figures are CPython's: PyPy's collector frees buffers later")
 def test_memory_per_idle_connection_and_per_upload(cli, root):
     """Buffers are taken when a transfer needs them: an idle connection
     holds none, an upload two of half a MiB (docs/security.md has the

@@ -3,6 +3,7 @@
 import errno
 import os
 import socket
+import sys
 import ssl
 import stat
 import threading
@@ -192,7 +193,13 @@ def test_a_client_that_leaves_mid_session_is_gone_not_an_error(tls_server, tls_f
     assert sock.recv(10)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\1\0\0\0\0\0\0\0")
     sock.close()
-    failed = events.wait_for("failed")
+    if sys.implementation.name == "pypy":
+        # PyPy's ssl reports the reset as ConnectionResetError, which chargen
+        # expects and ends on quietly.
+        events.wait_for("closed")
+        assert not [e for e in events if e.kind == "failed"]
+        return
+    failed = events.wait_for("failed")      # CPython's: an SSLError
     assert failed.detail["reason"] == "gone"
 
 

@@ -12,6 +12,7 @@ import tempfile
 import threading
 
 from .. import compat, launcher
+from ..endpoints import Endpoint
 from ..errors import UsageError
 from .messages import PROG, explain_os_error
 
@@ -35,7 +36,7 @@ def start_page_server(lab, folder, args, stack):
     try:
         server, thread = serve_folder(folder, args.host, args.port, listeners)
     except OSError as error:
-        raise lab.LabError(explain_os_error(error, f"{args.host}:{args.port}")) from None
+        raise lab.LabError(explain_os_error(error, Endpoint("tcp", (args.host, args.port)))) from None
     stack.callback(launcher.stop, server, thread)
     print(f"{PROG} lab: the lesson page is at http://{server.endpoint}/, "
           f"serving on {server.endpoint}", flush=True)

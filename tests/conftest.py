@@ -15,6 +15,7 @@ not classicnet (a student's, the course notes') runs in
 ``student_server(command, cwd)``.
 """
 
+import logging
 import os
 import queue
 import shutil
@@ -226,6 +227,17 @@ def child_processes(pid):
     return [child for child, _, parent in processes() if parent == pid]
 
 
+
+
+@pytest.fixture(autouse=True)
+def classicnet_logger_restored():
+    """A test that runs the command line in this process configures the
+    "classicnet" logger for a terminal (its own handler, no propagation);
+    put it back, so that a later test's caplog still sees its records."""
+    logger = logging.getLogger("classicnet")
+    saved = logger.handlers[:], logger.level, logger.propagate
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved
 
 
 # --- TLS: a certificate authority made for the test run ---------------------

@@ -164,6 +164,8 @@ class Conversation:
         sent: otherwise both sides fill their buffers and wait for each
         other forever.
         """
+        if type(self.sock) is not socket.socket:    # TLS
+            return self._send_and_read_in_turn(data, size)
         errors = []
 
         def sender():
@@ -178,6 +180,22 @@ class Conversation:
             return self.receive(size)
         finally:
             thread.join(self.timeout)
+
+    def _send_and_read_in_turn(self, data, size, piece=16384):
+        """``send_while_reading()`` in one thread, for a TLS connection: one
+        SSL connection must never be used by two threads at once.  Send a
+        piece, read the answer to it, and so on."""
+        deadline = time.monotonic() + self.timeout
+        for start in range(0, len(data), piece):
+            self.send(data[start:start + piece])
+            answered = min(size, (start + piece) * size // len(data))
+            while len(self.pending) < answered:
+                self._fill(f"{size} bytes", deadline)
+        while len(self.pending) < size:
+            self._fill(f"{size} bytes", deadline)
+        answer = bytes(self.pending[:size])
+        del self.pending[:size]
+        return answer
 
     # --- receiving ----------------------------------------------------------
 

@@ -13,7 +13,7 @@ import threading
 
 from .. import compat, launcher
 from ..endpoints import Endpoint
-from ..errors import UsageError
+from .logs import events_fd_listener
 from .messages import PROG, explain_os_error
 
 __all__ = ["live_page", "start_page_server", "wait_until_stopped"]
@@ -22,21 +22,16 @@ __all__ = ["live_page", "start_page_server", "wait_until_stopped"]
 def start_page_server(lab, folder, args, stack):
     """Serve *folder* as ``--host`` and ``--port`` say, until *stack* closes;
     returns the server.  LabError when the address cannot be bound."""
-    from ..events import JsonLines
     from ..lab.serving import serve_folder
     listeners = []
     if args.events_fd is not None:
-        try:
-            os.fstat(args.events_fd)
-        except OSError:
-            raise UsageError(f"--events-fd {args.events_fd} is not an open file "
-                             "descriptor (the program that starts the lab passes it)"
-                             ) from None
-        listeners.append(JsonLines(args.events_fd))
+        listeners.append(events_fd_listener(args.events_fd,
+                                            "the program that starts the lab"))
     try:
         server, thread = serve_folder(folder, args.host, args.port, listeners)
     except OSError as error:
-        raise lab.LabError(explain_os_error(error, Endpoint("tcp", (args.host, args.port)))) from None
+        where = Endpoint("tcp", (args.host, args.port))
+        raise lab.LabError(explain_os_error(error, where)) from None
     stack.callback(launcher.stop, server, thread)
     print(f"{PROG} lab: the lesson page is at http://{server.endpoint}/, "
           f"serving on {server.endpoint}", flush=True)

@@ -11,11 +11,14 @@ how much of it shows::
 """
 
 import logging
+import os
 import sys
 
+from ..errors import UsageError
+from ..events import JsonLines
 from ..text import printable
 
-__all__ = ["EscapingFormatter", "configure_logging"]
+__all__ = ["EscapingFormatter", "configure_logging", "events_fd_listener"]
 
 
 class EscapingFormatter(logging.Formatter):
@@ -40,3 +43,14 @@ def configure_logging(loudness):
     root.handlers[:] = [handler]
     root.setLevel(level)
     root.propagate = False
+
+
+def events_fd_listener(fd, starter):
+    """The listener that writes events as JSON lines to *fd* (``--events-fd``),
+    or a UsageError when *fd* is not open; *starter* names who passes it."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise UsageError(f"--events-fd {fd} is not an open file descriptor "
+                         f"({starter} passes it)") from None
+    return JsonLines(fd)

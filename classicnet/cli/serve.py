@@ -14,14 +14,13 @@ added (``serve_flags.server_parser``).
 """
 
 import logging
-import os
 
 from .. import foreground, launcher, loading, registry
 from ..endpoints import server_endpoint, unix_endpoint
 from ..errors import UsageError
 from ..events import JsonLines
 from .arguments import check_tls_fits
-from .logs import configure_logging
+from .logs import configure_logging, events_fd_listener
 from .serve_flags import server_parser
 
 __all__ = ["build", "listen_to", "parse_server_args", "run", "serve"]
@@ -119,13 +118,8 @@ def listen_to(server, args):
             raise UsageError(f"--events {args.events!r}: cannot append to it "
                              f"({error.strerror or error})") from None
     if args.events_fd is not None:
-        try:
-            os.fstat(args.events_fd)
-        except OSError:
-            raise UsageError(f"--events-fd {args.events_fd} is not an open file "
-                             "descriptor (the program that starts the server "
-                             "passes it)") from None
-        server.events.subscribe(JsonLines(args.events_fd))
+        server.events.subscribe(events_fd_listener(
+            args.events_fd, "the program that starts the server"))
 
 
 def serve(server, args):
